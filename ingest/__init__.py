@@ -1,0 +1,1 @@
+"""Write path: load, chunk, embed and store documents."""

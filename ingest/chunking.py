@@ -1,0 +1,99 @@
+"""Split loaded text into chunks that fit the embedding model, with heading paths and spans."""
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from langchain_text_splitters import RecursiveCharacterTextSplitter
+from markdown_it import MarkdownIt
+
+from ingest.loaders import Loaded
+from rag.chunks import Chunk, short_hash
+
+SEPARATORS = ["\n\n", "\n", ". ", "; ", ", ", " ", ""]
+
+
+@dataclass
+class Block:
+    """A run of text that chunks never cross: a PDF page or a Markdown section."""
+
+    text: str
+    offset: int  # where text starts in the page (PDF) or the document
+    page: int | None
+    headings: str
+
+
+def markdown_blocks(text: str, page: int | None = None) -> list[Block]:
+    lines = text.splitlines(keepends=True)
+    line_starts = [0]
+    for line in lines:
+        line_starts.append(line_starts[-1] + len(line))
+    tokens = MarkdownIt().parse(text)
+    cuts: list[tuple[int, int, str]] = []  # (line, level, title)
+    for i, token in enumerate(tokens):
+        if token.type == "heading_open" and token.map:
+            cuts.append((token.map[0], int(token.tag[1]), tokens[i + 1].content.strip()))
+    blocks, path = [], []
+    bounds = [(0, 0, "")] + cuts
+    for n, (line, level, title) in enumerate(bounds):
+        if level:
+            path = [p for p in path if p[0] < level] + [(level, title)]
+        end_line = bounds[n + 1][0] if n + 1 < len(bounds) else len(lines)
+        start, end = line_starts[line], line_starts[end_line]
+        if text[start:end].strip():
+            blocks.append(Block(text[start:end], start, page, " > ".join(t for _, t in path)))
+    return blocks
+
+
+def blocks_of(loaded: Loaded) -> list[Block]:
+    if loaded.markdown:
+        return [b for s in loaded.sections for b in markdown_blocks(s.text, s.page)]
+    return [Block(s.text, 0, s.page, "") for s in loaded.sections if s.text.strip()]
+
+
+class Chunker:
+    def __init__(self, count_tokens: Callable[[str], int], chunk_tokens: int, overlap: int, max_tokens: int):
+        self.count_tokens = count_tokens
+        self.max_tokens = max_tokens
+        self.splitter = RecursiveCharacterTextSplitter(
+            chunk_size=min(chunk_tokens, max_tokens),
+            chunk_overlap=overlap,
+            length_function=count_tokens,
+            separators=SEPARATORS,
+            keep_separator="end",
+            add_start_index=True,
+        )
+
+    def split(self, loaded: Loaded, document_id: str, collection: str, source: str) -> list[Chunk]:
+        chunks: list[Chunk] = []
+        seen: set[str] = set()
+        for block in blocks_of(loaded):
+            for doc in self.splitter.create_documents([block.text]):
+                start = block.offset + doc.metadata["start_index"]
+                for text, piece_start in self._fit(doc.page_content, start):
+                    if sum(ch.isalnum() for ch in text) < 3 or _only_heading(text):
+                        continue
+                    chunk_id = short_hash("chunk", document_id, text)
+                    if chunk_id in seen:  # repeated boilerplate (page headers, footers) is kept once
+                        continue
+                    seen.add(chunk_id)
+                    chunks.append(
+                        Chunk(
+                            id=chunk_id, document_id=document_id, collection=collection, source=source,
+                            text=text, index=len(chunks), start=piece_start, end=piece_start + len(text),
+                            page=block.page, headings=block.headings,
+                        )
+                    )
+        return chunks
+
+    def _fit(self, text: str, start: int) -> list[tuple[str, int]]:
+        """The splitter measures pieces, not their joins: halve anything still too long for the encoder."""
+        if self.count_tokens(text) <= self.max_tokens:
+            return [(text, start)]
+        middle = len(text) // 2
+        cut = text.rfind(" ", 0, middle)
+        cut = cut if cut > 0 else middle
+        return self._fit(text[:cut], start) + self._fit(text[cut:].lstrip(), start + len(text) - len(text[cut:].lstrip()))
+
+
+def _only_heading(text: str) -> bool:
+    return text.lstrip().startswith("#") and "\n" not in text.strip()

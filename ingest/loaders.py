@@ -1,0 +1,206 @@
+"""Turn a file into text sections. Runs in parser worker processes: must not import torch."""
+
+import logging
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import filetype
+
+from rag.errors import UnsupportedFile
+
+log = logging.getLogger(__name__)
+
+EXTENSIONS = {
+    ".pdf": "pdf",
+    ".txt": "text", ".text": "text", ".rst": "text", ".csv": "text", ".log": "text",
+    ".md": "markdown", ".markdown": "markdown",
+    ".html": "html", ".htm": "html", ".xhtml": "html",
+    ".docx": "docx",
+}
+
+
+@dataclass
+class Section:
+    text: str
+    page: int | None = None
+
+
+@dataclass
+class Loaded:
+    type: str  # pdf | text | markdown | html | docx
+    sections: list[Section]
+    markdown: bool = False  # sections use Markdown headings
+    note: str = ""  # e.g. a mislabeled extension, a fallback parser
+
+
+def detect_type(path: Path, head: bytes) -> tuple[str, str]:
+    """The type by content, and a note when the name says otherwise."""
+    named = EXTENSIONS.get(path.suffix.lower())
+    if not head:
+        raise UnsupportedFile("empty file (0 bytes)")
+    if b"%PDF-" in head[:1024]:
+        kind = "pdf"
+    elif head.startswith(b"PK\x03\x04"):
+        kind = "docx" if _is_docx(path) else None
+        if kind is None:
+            raise UnsupportedFile("a ZIP archive that is not a Word (.docx) document")
+    elif (guess := filetype.guess(head)) is not None:
+        raise UnsupportedFile(f"unsupported content type {guess.mime}" + (f" (named {path.suffix})" if path.suffix else ""))
+    elif b"\0" in head:
+        raise UnsupportedFile("binary content, not a supported document type")
+    else:
+        lowered = head[:2048].lower().lstrip()
+        looks_html = lowered.startswith((b"<!doctype html", b"<html")) or b"<body" in lowered
+        kind = named if named in ("text", "markdown", "html") else ("html" if looks_html else "text")
+        if kind != "html" and looks_html and named is None:
+            kind = "html"
+    note = f"named {path.suffix} but contains {kind}" if named and named != kind else ""
+    return kind, note
+
+
+def _is_docx(path: Path) -> bool:
+    try:
+        with zipfile.ZipFile(path) as z:
+            return "word/document.xml" in z.namelist()
+    except zipfile.BadZipFile:
+        return False
+
+
+def load(path: Path) -> Loaded:
+    path = Path(path)
+    with open(path, "rb") as f:
+        head = f.read(8192)
+    kind, note = detect_type(path, head)
+    loaded = LOADERS[kind](path)
+    if note:
+        loaded.note = "; ".join(n for n in (note, loaded.note) if n)
+    if not any(s.text.strip() for s in loaded.sections):
+        if kind == "pdf":
+            raise UnsupportedFile("no extractable text: the PDF looks scanned (images only); OCR is not supported")
+        raise UnsupportedFile("no extractable text")
+    return loaded
+
+
+def decode_text(data: bytes) -> str:
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as e:
+        utf8_error = e
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data).best()
+    text = str(best) if best is not None else ""
+    printable = sum(ch.isprintable() or ch.isspace() for ch in text)
+    if not text or printable < 0.97 * len(text) or best.encoding in ("utf_16", "utf_32"):
+        raise UnsupportedFile(f"not valid UTF-8 text ({utf8_error.reason} at byte {utf8_error.start}) and no other encoding fits")
+    return text
+
+
+def load_text(path: Path) -> Loaded:
+    return Loaded("text", [Section(decode_text(path.read_bytes()))])
+
+
+def load_markdown(path: Path) -> Loaded:
+    return Loaded("markdown", [Section(decode_text(path.read_bytes()))], markdown=True)
+
+
+def load_html(path: Path) -> Loaded:
+    import trafilatura
+
+    html = decode_text(path.read_bytes())
+    text = trafilatura.extract(
+        html, output_format="markdown", include_tables=True, include_links=False,
+        include_images=False, include_comments=False, favor_recall=True,
+    )
+    if not text:
+        text = trafilatura.html2txt(html) or ""
+    title = ""
+    metadata = trafilatura.extract_metadata(html)
+    if metadata is not None and metadata.title and not text.lstrip().startswith("#"):
+        title = f"# {metadata.title}\n\n"
+    return Loaded("html", [Section(title + text)], markdown=True)
+
+
+def load_docx(path: Path) -> Loaded:
+    import docx
+    from docx.table import Table
+    from docx.text.paragraph import Paragraph
+
+    try:
+        document = docx.Document(str(path))
+    except Exception as e:
+        raise UnsupportedFile(f"unreadable Word document: {e}") from e
+    lines = []
+    for block in document.iter_inner_content():
+        if isinstance(block, Paragraph):
+            text = block.text.strip()
+            style = (block.style.name if block.style is not None else "") or ""
+            if not text:
+                continue
+            if style.startswith("Heading") and style[7:].strip().isdigit():
+                lines.append("#" * min(int(style[7:]), 6) + " " + text)
+            elif style == "Title":
+                lines.append("# " + text)
+            else:
+                lines.append(text)
+        elif isinstance(block, Table):
+            for row in block.rows:
+                lines.append(" | ".join(cell.text.strip() for cell in row.cells))
+    return Loaded("docx", [Section("\n\n".join(lines))], markdown=True)
+
+
+def load_pdf(path: Path) -> Loaded:
+    from pypdf import PdfReader
+    from pypdf.errors import FileNotDecryptedError, LimitReachedError, PdfReadError
+
+    try:
+        reader = PdfReader(path)
+        if reader.is_encrypted and not reader.decrypt(""):
+            raise UnsupportedFile("the PDF is password-protected")
+        sections = [Section(page.extract_text() or "", page=i + 1) for i, page in enumerate(reader.pages)]
+        return Loaded("pdf", sections)
+    except UnsupportedFile:
+        raise
+    except FileNotDecryptedError as e:
+        raise UnsupportedFile("the PDF is password-protected") from e
+    except (LimitReachedError, PdfReadError, ValueError, KeyError, TypeError, AttributeError, OSError) as e:
+        # pypdf refuses some legitimate files (safety limits, quirky structure): try the second parser.
+        log.info("pypdf failed on %s (%s: %s); retrying with pdfium", path, type(e).__name__, e)
+        loaded = _load_pdf_pdfium(path, reason=e)
+        loaded.note = f"read with pdfium after pypdf failed ({type(e).__name__})"
+        return loaded
+
+
+def _load_pdf_pdfium(path: Path, reason: Exception) -> Loaded:
+    import pypdfium2 as pdfium
+
+    try:
+        pdf = pdfium.PdfDocument(str(path))
+    except pdfium.PdfiumError as e:
+        if "password" in str(e).lower():
+            raise UnsupportedFile("the PDF is password-protected") from e
+        raise UnsupportedFile(f"corrupt PDF: {reason}") from e
+    try:
+        sections = []
+        for i in range(len(pdf)):
+            page = pdf[i]
+            textpage = page.get_textpage()
+            sections.append(Section(textpage.get_text_bounded(), page=i + 1))
+            textpage.close()
+            page.close()
+        return Loaded("pdf", sections)
+    finally:
+        pdf.close()
+
+
+LOADERS = {"pdf": load_pdf, "text": load_text, "markdown": load_markdown, "html": load_html, "docx": load_docx}
+
+
+def limit_memory(megabytes: int) -> None:
+    """Worker initializer: cap the address space so a PDF bomb fails with MemoryError."""
+    import resource
+
+    if megabytes > 0:
+        limit = megabytes * 1024 * 1024
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))

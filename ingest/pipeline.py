@@ -1,0 +1,298 @@
+"""Ingest files: hash → (skip if unchanged) → parse in worker processes → chunk → embed → write."""
+
+import hashlib
+import logging
+import multiprocessing
+import time
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, TimeoutError, wait
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import numpy as np
+from pebble import ProcessExpired, ProcessPool
+
+from ingest.chunking import Chunker
+from ingest.loaders import EXTENSIONS, load, limit_memory
+from rag.chunks import Chunk, check_collection
+from rag.db import transaction
+from rag.errors import RagError, UnsupportedFile
+from rag.lexical import LexicalIndex
+from rag.registry import Registry, document_id
+
+log = logging.getLogger(__name__)
+
+BATCH_CHUNKS = 128  # chunks embedded per encoder call, across documents
+
+
+@dataclass
+class FileReport:
+    source: str
+    outcome: str  # ingested | replaced | unchanged | duplicate | failed | skipped
+    document_id: str | None = None
+    type: str | None = None
+    chunks: int = 0
+    reason: str = ""
+
+
+@dataclass
+class Summary:
+    collection: str
+    files: list[FileReport] = field(default_factory=list)
+    pruned: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    interrupted: bool = False
+
+    def count(self, outcome: str) -> int:
+        return sum(1 for f in self.files if f.outcome == outcome)
+
+    @property
+    def chunks_added(self) -> int:
+        return sum(f.chunks for f in self.files if f.outcome in ("ingested", "replaced"))
+
+    def to_dict(self) -> dict:
+        outcomes = ("ingested", "replaced", "unchanged", "duplicate", "failed", "skipped")
+        return {
+            "collection": self.collection,
+            **{outcome: self.count(outcome) for outcome in outcomes},
+            "chunks_added": self.chunks_added,
+            "pruned": self.pruned,
+            "seconds": round(self.seconds, 2),
+            "interrupted": self.interrupted,
+            "failures": [{"source": f.source, "reason": f.reason} for f in self.files if f.outcome == "failed"],
+            "files": [asdict(f) for f in self.files],
+        }
+
+
+@dataclass
+class Job:
+    path: Path
+    source: str
+    document_id: str
+    sha256: str
+    size: int
+    replacing: bool
+
+
+def collect_files(paths: list[Path]) -> tuple[list[Path], list[Path]]:
+    """Files to ingest (explicit files, and supported files under folders) and the files skipped."""
+    files, skipped = [], []
+    for path in paths:
+        if not path.exists():
+            raise RagError(f"no such file or folder: {path}")
+        if path.is_file():
+            files.append(path)
+            continue
+        for child in sorted(path.rglob("*")):
+            if not child.is_file() or any(part.startswith(".") for part in child.relative_to(path).parts):
+                continue
+            (files if child.suffix.lower() in EXTENSIONS else skipped).append(child)
+    return list(dict.fromkeys(files)), skipped
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+class Ingestor:
+    def __init__(self, settings, embedder, store, conn):
+        self.settings = settings
+        self.embedder = embedder
+        self.store = store
+        self.conn = conn
+        self.registry = Registry(conn)
+        self.lexical = LexicalIndex(conn)
+        self.chunker = Chunker(
+            embedder.count_tokens, settings.chunk_tokens, settings.chunk_overlap, embedder.max_tokens
+        )
+
+    # -- the run ---------------------------------------------------------------------------------
+
+    def ingest(
+        self,
+        files: list[Path],
+        collection: str | None = None,
+        workers: int | None = None,
+        skipped: list[Path] = (),
+        sources: dict[Path, str] | None = None,
+        on_progress: Callable[[FileReport], None] | None = None,
+    ) -> Summary:
+        """Ingest files into a collection; `sources` names files differently from their path (uploads)."""
+        collection = check_collection(collection or self.settings.collection)
+        started = time.perf_counter()
+        summary = Summary(collection)
+
+        def report(r: FileReport) -> None:
+            summary.files.append(r)
+            if on_progress:
+                on_progress(r)
+
+        for path in skipped:
+            report(FileReport(str(path), "skipped", reason=f"unsupported file type {path.suffix or '(none)'}"))
+        try:
+            jobs = []
+            planned: dict[str, str] = {}
+            for path in files:
+                source = (sources or {}).get(path) or str(path.resolve())
+                job_or_report = self._plan(path, source, collection, planned)
+                if isinstance(job_or_report, Job):
+                    jobs.append(job_or_report)
+                    planned[job_or_report.sha256] = job_or_report.document_id
+                else:
+                    report(job_or_report)
+            self._run(jobs, collection, workers or self.settings.parse_workers, report)
+        except KeyboardInterrupt:
+            summary.interrupted = True
+        summary.seconds = time.perf_counter() - started
+        return summary
+
+    def _plan(self, path: Path, source: str, collection: str, planned: dict[str, str]) -> Job | FileReport:
+        doc_id = document_id(collection, source)
+        try:
+            size = path.stat().st_size
+            if size > self.settings.max_file_bytes:
+                raise UnsupportedFile(
+                    f"file is {size / 2**20:.1f} MB, over the {self.settings.max_file_mb:g} MB limit (RAG_MAX_FILE_MB)"
+                )
+            sha = sha256_file(path)
+        except (UnsupportedFile, OSError) as e:
+            return self._fail(doc_id, collection, source, str(e), size=None)
+        existing = self.registry.get(doc_id)
+        if existing and existing.sha256 == sha:
+            if existing.status == "ingested":
+                return FileReport(source, "unchanged", doc_id, existing.type, existing.chunks)
+            if existing.status == "duplicate" and existing.duplicate_of:
+                original = self.registry.get(existing.duplicate_of)
+                if original and original.status == "ingested" and original.sha256 == sha:
+                    return FileReport(source, "unchanged", doc_id, existing.type, reason=f"duplicate of {original.source}")
+        copy = self.registry.find_ingested_copy(collection, sha, exclude_id=doc_id)
+        original_id = copy.id if copy else planned.get(sha)
+        if original_id:
+            self._remove_chunks(collection, doc_id)
+            original = copy.source if copy else original_id
+            self.registry.upsert(doc_id, collection, source, sha256=sha, size=size, status="duplicate",
+                                 error=None, chunks=0, duplicate_of=original_id)
+            return FileReport(source, "duplicate", doc_id, reason=f"same content as {original}")
+        replacing = bool(existing and existing.status == "ingested")
+        return Job(path, source, doc_id, sha, size, replacing)
+
+    def _run(self, jobs: list[Job], collection: str, workers: int, report) -> None:
+        if not jobs:
+            return
+        pending = deque(jobs)
+        inflight = {}
+        ready: deque[tuple[Job, str, list[Chunk]]] = deque()
+        pool = ProcessPool(
+            max_workers=workers, max_tasks=25, initializer=limit_memory,
+            initargs=(self.settings.parse_memory_mb,), context=multiprocessing.get_context("spawn"),
+        )
+        try:
+            while pending or inflight or ready:
+                while pending and len(inflight) < 2 * workers:
+                    job = pending.popleft()
+                    inflight[pool.schedule(load, (job.path,), timeout=self.settings.parse_timeout_s)] = job
+                done = [f for f in inflight if f.done()]
+                waiting_chunks = sum(len(chunks) for _, _, chunks in ready)
+                if not done and inflight and waiting_chunks < BATCH_CHUNKS:
+                    wait(inflight, timeout=None if not ready else 0.2, return_when=FIRST_COMPLETED)
+                    continue
+                for future in done:
+                    job = inflight.pop(future)
+                    try:
+                        loaded = future.result()
+                        chunks = self.chunker.split(loaded, job.document_id, collection, job.source)
+                        ready.append((job, loaded.type, chunks))
+                    except Exception as e:  # noqa: BLE001 - every failure becomes that file's reason
+                        report(self._fail(job.document_id, collection, job.source, _reason(e, self.settings),
+                                          size=job.size, sha256=job.sha256))
+                if ready:
+                    batch = [ready.popleft()]
+                    while ready and sum(len(c) for _, _, c in batch) + len(ready[0][2]) <= BATCH_CHUNKS:
+                        batch.append(ready.popleft())
+                    self._embed_and_write(batch, collection, report)
+        finally:
+            pool.stop()
+            pool.join()
+
+    def _embed_and_write(self, batch, collection: str, report) -> None:
+        texts = [c.text for _, _, chunks in batch for c in chunks]
+        vectors = self.embedder.embed(texts) if texts else np.zeros((0, 1), dtype=np.float32)
+        at = 0
+        for job, kind, chunks in batch:
+            doc_vectors = vectors[at : at + len(chunks)]
+            at += len(chunks)
+            self._write(job, kind, collection, chunks, doc_vectors)
+            outcome = "replaced" if job.replacing else "ingested"
+            log.info("%s document_id=%s source=%s chunks=%d", outcome, job.document_id, job.source, len(chunks))
+            report(FileReport(job.source, outcome, job.document_id, kind, len(chunks)))
+
+    def _write(self, job: Job, kind: str, collection: str, chunks: list[Chunk], vectors: np.ndarray) -> None:
+        # Vectors first, registry last: a run killed in between leaves the registry saying "redo".
+        self.store.delete_document(collection, job.document_id)
+        if chunks:
+            self.store.add(chunks, vectors)
+        with transaction(self.conn):
+            self.lexical.delete_document(job.document_id)
+            self.lexical.add(chunks, [_title(c) for c in chunks])
+            self.registry.upsert(
+                job.document_id, collection, job.source, sha256=job.sha256, size=job.size, type=kind,
+                status="ingested", error=None, chunks=len(chunks), duplicate_of=None,
+            )
+
+    def _fail(self, doc_id, collection, source, reason, size, sha256=None) -> FileReport:
+        log.warning("failed source=%s reason=%s", source, reason)
+        self._remove_chunks(collection, doc_id)
+        self.registry.upsert(doc_id, collection, source, sha256=sha256, size=size, status="failed",
+                             error=reason, chunks=0, duplicate_of=None)
+        return FileReport(source, "failed", doc_id, reason=reason)
+
+    # -- maintenance -----------------------------------------------------------------------------
+
+    def _remove_chunks(self, collection: str, doc_id: str) -> None:
+        self.store.delete_document(collection, doc_id)
+        with transaction(self.conn):
+            self.lexical.delete_document(doc_id)
+
+    def delete_document(self, doc_id: str) -> bool:
+        doc = self.registry.get(doc_id)
+        if doc is None:
+            return False
+        self._remove_chunks(doc.collection, doc_id)
+        self.registry.delete(doc_id)
+        return True
+
+    def prune(self, collection: str | None = None) -> list[str]:
+        """Forget documents whose files are gone."""
+        collection = check_collection(collection or self.settings.collection)
+        gone = [d for d in self.registry.list(collection) if not Path(d.source).exists()]
+        for doc in gone:
+            self.delete_document(doc.id)
+            log.info("pruned document_id=%s source=%s", doc.id, doc.source)
+        return [d.source for d in gone]
+
+    def drop_collection(self, collection: str) -> None:
+        self.store.drop_collection(collection)
+        with transaction(self.conn):
+            self.lexical.drop_collection(collection)
+            self.conn.execute("DELETE FROM documents WHERE collection = ?", (collection,))
+
+
+def _title(chunk: Chunk) -> str:
+    return " ".join(filter(None, [Path(chunk.source).stem, chunk.headings]))
+
+
+def _reason(error: BaseException, settings) -> str:
+    if isinstance(error, UnsupportedFile):
+        return str(error)
+    if isinstance(error, TimeoutError):
+        return f"parsing took longer than {settings.parse_timeout_s:g} s (RAG_PARSE_TIMEOUT_S)"
+    if isinstance(error, MemoryError):
+        return f"parsing needed more than {settings.parse_memory_mb} MB of memory (RAG_PARSE_MEMORY_MB)"
+    if isinstance(error, ProcessExpired):
+        return f"the parser crashed (exit code {error.exitcode})"
+    return f"could not read the file: {type(error).__name__}: {error}"

@@ -1,0 +1,45 @@
+"""Settings from RAG_* environment variables and an optional .env file."""
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="RAG_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Field(Path("data/store"), description="Everything the embedded mode keeps lives here.")
+    collection: str = Field("default", description="Collection used when none is given.")
+
+    # Vector store: embedded Chroma under data_dir unless a server host is set.
+    chroma_host: str | None = None
+    chroma_port: int = 8000
+
+    # Embeddings: the bundled all-MiniLM-L6-v2 unless a local folder is given.
+    embedding_model_path: Path | None = None
+    embedding_batch_size: int = 32
+
+    # Chunking, in tokens of the embedding model's tokenizer.
+    chunk_tokens: int = 200
+    chunk_overlap: int = 30
+
+    # Ingest limits: bad input must fail one file, never the run or the machine.
+    max_file_mb: float = 50
+    parse_timeout_s: float = 300
+    parse_memory_mb: int = 3072
+    parse_workers: int = 1
+
+    @property
+    def max_file_bytes(self) -> int:
+        return int(self.max_file_mb * 1024 * 1024)
+
+    @property
+    def db_path(self) -> Path:
+        return self.data_dir / "rag.sqlite3"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

@@ -60,16 +60,19 @@ class Chunker:
             length_function=count_tokens,
             separators=SEPARATORS,
             keep_separator="end",
-            add_start_index=True,
         )
 
     def split(self, loaded: Loaded, document_id: str, collection: str, source: str) -> list[Chunk]:
         chunks: list[Chunk] = []
         seen: set[str] = set()
         for block in blocks_of(loaded):
-            for doc in self.splitter.create_documents([block.text]):
-                start = block.offset + doc.metadata["start_index"]
-                for text, piece_start in self._fit(doc.page_content, start):
+            position = 0
+            for piece in self.splitter.split_text(block.text):
+                # Pieces come in order; the splitter's own start_index mistakes token overlap for characters.
+                found = block.text.find(piece, position)
+                position = found + 1 if found >= 0 else position
+                start = block.offset + max(found, 0)
+                for text, piece_start in self._fit(piece, start):
                     if sum(ch.isalnum() for ch in text) < 3 or _only_heading(text):
                         continue
                     chunk_id = short_hash("chunk", document_id, text)

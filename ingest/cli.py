@@ -16,7 +16,7 @@ from rag.errors import RagError
 from rag.settings import get_settings
 
 app = typer.Typer(add_completion=False)
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)
 
 
 def open_ingestor(settings):

@@ -14,7 +14,7 @@ import numpy as np
 from pebble import ProcessExpired, ProcessPool
 
 from ingest.chunking import Chunker
-from ingest.loaders import EXTENSIONS, load, limit_memory
+from ingest.loaders import EXTENSIONS, Loaded, limit_memory, load
 from rag.chunks import Chunk, check_collection
 from rag.db import transaction
 from rag.errors import RagError, UnsupportedFile
@@ -34,6 +34,7 @@ class FileReport:
     type: str | None = None
     chunks: int = 0
     reason: str = ""
+    note: str = ""
 
 
 @dataclass
@@ -186,7 +187,7 @@ class Ingestor:
             return
         pending = deque(jobs)
         inflight = {}
-        ready: deque[tuple[Job, str, list[Chunk]]] = deque()
+        ready: deque[tuple[Job, Loaded, list[Chunk]]] = deque()
         pool = ProcessPool(
             max_workers=workers, max_tasks=25, initializer=limit_memory,
             initargs=(self.settings.parse_memory_mb,), context=multiprocessing.get_context("spawn"),
@@ -206,7 +207,7 @@ class Ingestor:
                     try:
                         loaded = future.result()
                         chunks = self.chunker.split(loaded, job.document_id, collection, job.source)
-                        ready.append((job, loaded.type, chunks))
+                        ready.append((job, loaded, chunks))
                     except Exception as e:  # noqa: BLE001 - every failure becomes that file's reason
                         report(self._fail(job.document_id, collection, job.source, _reason(e, self.settings),
                                           size=job.size, sha256=job.sha256))
@@ -223,13 +224,13 @@ class Ingestor:
         texts = [c.text for _, _, chunks in batch for c in chunks]
         vectors = self.embedder.embed(texts) if texts else np.zeros((0, 1), dtype=np.float32)
         at = 0
-        for job, kind, chunks in batch:
+        for job, loaded, chunks in batch:
             doc_vectors = vectors[at : at + len(chunks)]
             at += len(chunks)
-            self._write(job, kind, collection, chunks, doc_vectors)
+            self._write(job, loaded.type, collection, chunks, doc_vectors)
             outcome = "replaced" if job.replacing else "ingested"
             log.info("%s document_id=%s source=%s chunks=%d", outcome, job.document_id, job.source, len(chunks))
-            report(FileReport(job.source, outcome, job.document_id, kind, len(chunks)))
+            report(FileReport(job.source, outcome, job.document_id, loaded.type, len(chunks), note=loaded.note))
 
     def _write(self, job: Job, kind: str, collection: str, chunks: list[Chunk], vectors: np.ndarray) -> None:
         # Vectors first, registry last: a run killed in between leaves the registry saying "redo".
@@ -294,5 +295,8 @@ def _reason(error: BaseException, settings) -> str:
     if isinstance(error, MemoryError):
         return f"parsing needed more than {settings.parse_memory_mb} MB of memory (RAG_PARSE_MEMORY_MB)"
     if isinstance(error, ProcessExpired):
-        return f"the parser crashed (exit code {error.exitcode})"
+        return (
+            f"the parser crashed (exit code {error.exitcode}): the file is corrupt or needs more than "
+            f"{settings.parse_memory_mb} MB (RAG_PARSE_MEMORY_MB)"
+        )
     return f"could not read the file: {type(error).__name__}: {error}"

@@ -57,7 +57,9 @@ class SentenceTransformerEmbedder:
     @cached_property
     def model(self):
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
 
+        transformers_logging.disable_progress_bar()
         return SentenceTransformer(str(self.model_path), device="cpu", local_files_only=True)
 
     @property

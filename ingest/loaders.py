@@ -67,12 +67,12 @@ def _is_docx(path: Path) -> bool:
         return False
 
 
-def load(path: Path) -> Loaded:
+def load(path: Path, pdf_parser: str = "pdfium") -> Loaded:
     path = Path(path)
     with open(path, "rb") as f:
         head = f.read(8192)
     kind, note = detect_type(path, head)
-    loaded = LOADERS[kind](path)
+    loaded = load_pdf(path, pdf_parser) if kind == "pdf" else LOADERS[kind](path)
     if note:
         loaded.note = "; ".join(n for n in (note, loaded.note) if n)
     if not any(s.text.strip() for s in loaded.sections):
@@ -150,29 +150,42 @@ def load_docx(path: Path) -> Loaded:
     return Loaded("docx", [Section("\n\n".join(lines))], markdown=True)
 
 
-def load_pdf(path: Path) -> Loaded:
-    from pypdf import PdfReader
-    from pypdf.errors import FileNotDecryptedError, LimitReachedError, PdfReadError
-
+def load_pdf(path: Path, parser: str = "pdfium") -> Loaded:
+    """Text per page. Either parser falls back to the other: pypdf refuses some legitimate files
+    (LimitReachedError on large 10-Qs), pdfium is ~20x faster; a file both refuse is corrupt."""
+    order = [("pdfium", _pdfium_pages), ("pypdf", _pypdf_pages)]
+    if parser == "pypdf":
+        order.reverse()
+    (first_name, first), (second_name, second) = order
     try:
-        reader = PdfReader(path)
+        return Loaded("pdf", first(path))
+    except (UnsupportedFile, MemoryError):
+        raise
+    except Exception as e:  # noqa: BLE001 - any parser failure: try the other parser
+        log.info("%s failed on %s (%s: %s); retrying with %s", first_name, path, type(e).__name__, e, second_name)
+        try:
+            sections = second(path)
+        except (UnsupportedFile, MemoryError):
+            raise
+        except Exception as e2:  # noqa: BLE001
+            raise UnsupportedFile(f"corrupt PDF: {first_name}: {e}; {second_name}: {e2}") from e2
+        return Loaded("pdf", sections, note=f"read with {second_name} after {first_name} failed ({type(e).__name__})")
+
+
+def _pypdf_pages(path: Path) -> list[Section]:
+    from pypdf import PdfReader
+    from pypdf.errors import FileNotDecryptedError
+
+    reader = PdfReader(path)
+    try:
         if reader.is_encrypted and not reader.decrypt(""):
             raise UnsupportedFile("the PDF is password-protected")
-        sections = [Section(page.extract_text() or "", page=i + 1) for i, page in enumerate(reader.pages)]
-        return Loaded("pdf", sections)
-    except UnsupportedFile:
-        raise
+        return [Section(page.extract_text() or "", page=i + 1) for i, page in enumerate(reader.pages)]
     except FileNotDecryptedError as e:
         raise UnsupportedFile("the PDF is password-protected") from e
-    except (LimitReachedError, PdfReadError, ValueError, KeyError, TypeError, AttributeError, OSError) as e:
-        # pypdf refuses some legitimate files (safety limits, quirky structure): try the second parser.
-        log.info("pypdf failed on %s (%s: %s); retrying with pdfium", path, type(e).__name__, e)
-        loaded = _load_pdf_pdfium(path, reason=e)
-        loaded.note = f"read with pdfium after pypdf failed ({type(e).__name__})"
-        return loaded
 
 
-def _load_pdf_pdfium(path: Path, reason: Exception) -> Loaded:
+def _pdfium_pages(path: Path) -> list[Section]:
     import pypdfium2 as pdfium
 
     try:
@@ -180,7 +193,7 @@ def _load_pdf_pdfium(path: Path, reason: Exception) -> Loaded:
     except pdfium.PdfiumError as e:
         if "password" in str(e).lower():
             raise UnsupportedFile("the PDF is password-protected") from e
-        raise UnsupportedFile(f"corrupt PDF: {reason}") from e
+        raise
     try:
         sections = []
         for i in range(len(pdf)):
@@ -189,7 +202,7 @@ def _load_pdf_pdfium(path: Path, reason: Exception) -> Loaded:
             sections.append(Section(textpage.get_text_bounded(), page=i + 1))
             textpage.close()
             page.close()
-        return Loaded("pdf", sections)
+        return sections
     finally:
         pdf.close()
 

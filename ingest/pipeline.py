@@ -120,10 +120,9 @@ class Ingestor:
         collection: str | None = None,
         workers: int | None = None,
         skipped: list[Path] = (),
-        sources: dict[Path, str] | None = None,
         on_progress: Callable[[FileReport], None] | None = None,
     ) -> Summary:
-        """Ingest files into a collection; `sources` names files differently from their path (uploads)."""
+        """Ingest files into a collection; a document is identified by its collection and absolute path."""
         collection = check_collection(collection or self.settings.collection)
         started = time.perf_counter()
         summary = Summary(collection)
@@ -139,7 +138,7 @@ class Ingestor:
             jobs = []
             planned: dict[str, str] = {}
             for path in files:
-                source = (sources or {}).get(path) or str(path.resolve())
+                source = str(path.resolve())
                 job_or_report = self._plan(path, source, collection, planned)
                 if isinstance(job_or_report, Job):
                     jobs.append(job_or_report)
@@ -196,7 +195,9 @@ class Ingestor:
             while pending or inflight or ready:
                 while pending and len(inflight) < 2 * workers:
                     job = pending.popleft()
-                    inflight[pool.schedule(load, (job.path,), timeout=self.settings.parse_timeout_s)] = job
+                    inflight[pool.schedule(
+                        load, (job.path, self.settings.pdf_parser), timeout=self.settings.parse_timeout_s
+                    )] = job
                 done = [f for f in inflight if f.done()]
                 waiting_chunks = sum(len(chunks) for _, _, chunks in ready)
                 if not done and inflight and waiting_chunks < BATCH_CHUNKS:

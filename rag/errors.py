@@ -2,20 +2,32 @@
 
 
 class RagError(Exception):
-    """Base class for errors the service reports to users."""
+    """Base class for errors the service reports to users (HTTP 400 unless a subclass says otherwise)."""
+
+    status_code = 400
 
 
 class UnsupportedFile(RagError):
     """A file we cannot read: wrong type, corrupt, encrypted, empty or too large."""
 
+    status_code = 415
+
+
+class FileTooLarge(UnsupportedFile):
+    status_code = 413
+
 
 class StoreBusy(RagError):
     """Another process holds the embedded store."""
 
+    status_code = 503
+
 
 class DocumentNotFound(RagError):
-    pass
+    status_code = 404
 
 
 class BackendUnavailable(RagError):
-    """A backend (vector store server, LLM server) cannot be reached."""
+    """A backend (vector store server, LLM, model file) is missing or cannot be reached."""
+
+    status_code = 503

@@ -30,6 +30,29 @@ class Settings(BaseSettings):
     parse_timeout_s: float = 300
     parse_memory_mb: int = 3072
     parse_workers: int = 1
+    pdf_parser: str = Field("pdfium", description="pdfium (fast) | pypdf; each falls back to the other")
+
+    # Generation: a bundled model name or a GGUF path (llamacpp), or a server (openai).
+    llm_backend: str = Field("llamacpp", description="llamacpp | openai | fake")
+    llm_model: str = "qwen2.5-0.5b"
+    llm_url: str | None = None
+    llm_api_key: str | None = None
+    llm_context: int = 4096
+    llm_threads: int = 2
+    max_answer_tokens: int = 96
+    models_dir: Path = Path("models")
+
+    # Retrieval and answers.
+    top_k: int = 4
+    candidates: int = 20
+    rrf_k: int = 60
+    dense_weight: float = 1.0
+    lexical_weight: float = 1.0
+    min_relevance: float = 0.2
+    context_tokens: int = 600
+
+    # Uploads.
+    uploads_dir_name: str = "uploads"
 
     @property
     def max_file_bytes(self) -> int:

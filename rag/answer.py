@@ -1,0 +1,159 @@
+"""Grounded answers: retrieve, prompt with numbered sources, cite, and refuse when unsupported."""
+
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+from rag.chunks import Chunk
+from rag.llm import LLM, generate
+from rag.retrieval import Retriever
+
+REFUSAL = "The documents do not contain an answer to this question."
+NOT_FOUND = "NOT FOUND"
+
+SYSTEM = (
+    "You answer questions using only the numbered sources the user gives you. "
+    "Reply with a short answer (a few words or one sentence) followed by the number of the source you used, "
+    "like: Paris [2]. "
+    f"If the sources do not contain the answer, reply exactly: {NOT_FOUND}"
+)
+REWRITE = (
+    "Rewrite the user's last question as one standalone question that can be understood without the "
+    "conversation. Reply with the question only."
+)
+_REFUSAL_PATTERNS = re.compile(
+    r"not found|not (?:contain|include|mention|provide|say|state|specif)|no (?:information|mention|answer)|"
+    r"(?:do not|don't|cannot|can't|unable to) (?:know|answer|find|determine)|unanswerable|not enough information",
+    re.IGNORECASE,
+)
+_CITATION = re.compile(r"\[(\d+)\]")
+
+
+@dataclass
+class Citation:
+    number: int
+    document_id: str
+    source: str
+    name: str
+    page: int | None
+    headings: str
+    excerpt: str
+
+
+@dataclass
+class Answer:
+    answer: str
+    refused: bool
+    citations: list[Citation]
+    question: str  # the standalone question used for retrieval
+    timings: dict[str, float] = field(default_factory=dict)
+    model: str = ""
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def is_refusal(text: str) -> bool:
+    return not text.strip() or bool(_REFUSAL_PATTERNS.search(text))
+
+
+def build_prompt(question: str, passages: list[Chunk]) -> list[dict[str, str]]:
+    sources = "\n\n".join(
+        f"[{i}] {Path(p.source).name}{f', page {p.page}' if p.page else ''}"
+        f"{f' ({p.headings})' if p.headings else ''}\n{p.text.strip()}"
+        for i, p in enumerate(passages, start=1)
+    )
+    return [
+        {"role": "system", "content": SYSTEM},
+        {"role": "user", "content": f"Sources:\n\n{sources}\n\nQuestion: {question}"},
+    ]
+
+
+def _sentences(text: str) -> list[str]:
+    return [s.strip() for s in re.split(r"(?<=[.!?])\s+|\n+", text) if s.strip()]
+
+
+def supporting_excerpt(answer: str, passage: Chunk, limit: int = 300) -> str:
+    """The sentence of the passage that shares the most words with the answer."""
+    words = set(re.findall(r"\w+", answer.lower()))
+    best = max(_sentences(passage.text) or [passage.text], key=lambda s: len(words & set(re.findall(r"\w+", s.lower()))))
+    return best[:limit]
+
+
+def cite(answer: str, passages: list[Chunk]) -> list[Citation]:
+    numbers = [int(n) for n in _CITATION.findall(answer) if 1 <= int(n) <= len(passages)]
+    if not numbers and passages:  # the model answered without a marker: credit the passage it drew on
+        words = set(re.findall(r"\w+", answer.lower()))
+        overlap = [len(words & set(re.findall(r"\w+", p.text.lower()))) for p in passages]
+        numbers = [overlap.index(max(overlap)) + 1]
+    citations = []
+    for n in dict.fromkeys(numbers):
+        p = passages[n - 1]
+        citations.append(Citation(n, p.document_id, p.source, Path(p.source).name, p.page, p.headings,
+                                  supporting_excerpt(answer, p)))
+    return citations
+
+
+class AnswerService:
+    def __init__(self, retriever: Retriever, llm: LLM, settings):
+        self.retriever = retriever
+        self.llm = llm
+        self.settings = settings
+
+    def standalone_question(self, messages: list[dict[str, str]]) -> str:
+        question = messages[-1]["content"]
+        history = [m for m in messages[:-1] if m["role"] in ("user", "assistant")]
+        if not history:
+            return question
+        turns = "\n".join(f"{m['role']}: {m['content']}" for m in history[-6:])
+        rewritten = generate(
+            self.llm,
+            [{"role": "system", "content": REWRITE},
+             {"role": "user", "content": f"Conversation:\n{turns}\n\nLast question: {question}"}],
+            max_tokens=64, stop=["\n"],
+        ).strip()
+        return rewritten or question
+
+    def stream(
+        self, messages: list[dict[str, str]], collection: str, top_k: int | None = None,
+        document_ids: list[str] | None = None,
+    ) -> Iterator[dict]:
+        """Events: {"type": "token", "text"} ... then {"type": "done", **Answer}."""
+        started = time.perf_counter()
+        timings: dict[str, float] = {}
+        question = self.standalone_question(messages)
+        if question != messages[-1]["content"]:
+            timings["rewrite_s"] = round(time.perf_counter() - started, 3)
+        at = time.perf_counter()
+        retrieved = self.retriever.retrieve(question, collection, top_k, document_ids)
+        timings["retrieval_s"] = round(time.perf_counter() - at, 3)
+        passages = retrieved.passages
+        if not passages or retrieved.best_similarity < self.settings.min_relevance:
+            timings["total_s"] = round(time.perf_counter() - started, 3)
+            yield {"type": "token", "text": REFUSAL}
+            yield {"type": "done", **Answer(REFUSAL, True, [], question, timings, self.llm.name).to_dict()}
+            return
+        at = time.perf_counter()
+        pieces: list[str] = []
+        for piece in self.llm.stream(build_prompt(question, passages), self.settings.max_answer_tokens):
+            if not pieces:
+                timings["first_token_s"] = round(time.perf_counter() - started, 3)
+            pieces.append(piece)
+            yield {"type": "token", "text": piece}
+        timings["generation_s"] = round(time.perf_counter() - at, 3)
+        text = "".join(pieces).strip()
+        refused = is_refusal(text)
+        answer = Answer(
+            REFUSAL if refused else text, refused, [] if refused else cite(text, passages), question, timings,
+            self.llm.name,
+        )
+        timings["total_s"] = round(time.perf_counter() - started, 3)
+        yield {"type": "done", **answer.to_dict()}
+
+    def ask(self, messages, collection, top_k=None, document_ids=None) -> Answer:
+        *_, done = self.stream(messages, collection, top_k, document_ids)
+        done.pop("type")
+        done["citations"] = [Citation(**c) for c in done["citations"]]
+        return Answer(**done)

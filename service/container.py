@@ -1,0 +1,63 @@
+"""Build every component once, from settings; routes and commands get them from here."""
+
+import threading
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+
+from ingest.jobs import Jobs
+from ingest.pipeline import Ingestor
+from rag.answer import AnswerService
+from rag.db import connect
+from rag.embeddings import Embedder, get_embedder
+from rag.lexical import LexicalIndex
+from rag.llm import LLM, get_llm
+from rag.registry import Registry
+from rag.retrieval import Retriever
+from rag.settings import Settings
+from rag.store import VectorStore, open_store
+
+
+@dataclass
+class Services:
+    settings: Settings
+    embedder: Embedder
+    store: VectorStore
+    llm_override: LLM | None = None
+    write_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def __post_init__(self):
+        self.conn = connect(self.settings.db_path)
+        self.registry = Registry(self.conn)
+        self.lexical = LexicalIndex(self.conn)
+        self.retriever = Retriever(self.embedder, self.store, self.lexical, self.settings)
+        # The writer has its own connection: WAL lets readers go on while it writes.
+        self.ingestor = Ingestor(self.settings, self.embedder, self.store, connect(self.settings.db_path))
+        self.jobs = Jobs(self.conn, self.ingestor, self.write_lock)
+
+    @cached_property
+    def llm(self) -> LLM:
+        return self.llm_override or get_llm(self.settings)
+
+    @property
+    def llm_loaded(self) -> bool:
+        return "llm" in self.__dict__
+
+    @cached_property
+    def answers(self) -> AnswerService:
+        return AnswerService(self.retriever, self.llm, self.settings)
+
+    def delete_document(self, doc_id: str) -> bool:
+        with self.write_lock:
+            doc = self.registry.get(doc_id)
+            removed = self.ingestor.delete_document(doc_id)
+        if doc and removed:
+            uploads = (self.settings.data_dir / self.settings.uploads_dir_name).resolve()
+            path = Path(doc.source)
+            if uploads in path.parents:
+                path.unlink(missing_ok=True)
+        return removed
+
+
+def build_services(settings: Settings, embedder: Embedder | None = None, llm: LLM | None = None) -> Services:
+    return Services(settings, embedder or get_embedder(settings), open_store(settings), llm)

@@ -1,0 +1,38 @@
+import json
+
+from fastapi import APIRouter
+from fastapi.responses import StreamingResponse
+
+from rag.chunks import check_collection
+from service.deps import ServicesDep
+from service.schemas import ChatRequest, ChatResponse
+
+router = APIRouter(tags=["chat"])
+
+
+@router.post("/chat", response_model=ChatResponse)
+def chat(services: ServicesDep, request: ChatRequest):
+    """Answer from the documents, with citations; `refused` is true when they do not contain the answer.
+
+    With `stream: true` the answer comes as server-sent events: `token` events with `{"text"}`, then one
+    `done` event with the full response.
+    """
+    collection = check_collection(request.collection or services.settings.collection)
+    events = services.answers.stream(request.as_messages(), collection, request.top_k, request.document_ids)
+    if request.stream:
+        first = next(events)  # errors before the first token still get a proper status code
+
+        def sse():
+            for event in _chain(first, events):
+                kind = event.pop("type")
+                yield f"event: {kind}\ndata: {json.dumps(event)}\n\n"
+
+        return StreamingResponse(sse(), media_type="text/event-stream")
+    *_, done = events
+    done.pop("type")
+    return done
+
+
+def _chain(first, rest):
+    yield first
+    yield from rest

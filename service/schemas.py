@@ -1,0 +1,85 @@
+"""Request and response bodies of the HTTP API."""
+
+from typing import Literal
+
+from pydantic import BaseModel, Field, model_validator
+
+
+class Message(BaseModel):
+    role: Literal["system", "user", "assistant"]
+    content: str = Field(min_length=1, max_length=8000)
+
+
+class ChatRequest(BaseModel):
+    question: str | None = Field(None, min_length=1, max_length=4000, examples=["How many vacation days do I get?"])
+    messages: list[Message] | None = Field(
+        None, description="Chat history, last message from the user; used instead of `question`."
+    )
+    collection: str | None = Field(None, examples=["default"])
+    document_ids: list[str] | None = Field(None, description="Only search these documents.")
+    top_k: int | None = Field(None, ge=1, le=20)
+    stream: bool = Field(False, description="Server-sent events: `token` events, then one `done` event.")
+
+    @model_validator(mode="after")
+    def one_question(self):
+        if not self.question and not self.messages:
+            raise ValueError("give `question` or `messages`")
+        if self.messages and self.messages[-1].role != "user":
+            raise ValueError("the last message must be from the user")
+        return self
+
+    def as_messages(self) -> list[dict[str, str]]:
+        if self.messages:
+            return [m.model_dump() for m in self.messages]
+        return [{"role": "user", "content": self.question}]
+
+
+class CitationOut(BaseModel):
+    number: int
+    document_id: str
+    source: str
+    name: str
+    page: int | None
+    headings: str
+    excerpt: str
+
+
+class ChatResponse(BaseModel):
+    answer: str
+    refused: bool = Field(description="True when the documents do not contain the answer.")
+    citations: list[CitationOut]
+    question: str = Field(description="The standalone question used for retrieval.")
+    timings: dict[str, float]
+    model: str
+
+
+class UploadedDocument(BaseModel):
+    document_id: str
+    name: str
+
+
+class UploadResponse(BaseModel):
+    job_id: str
+    collection: str
+    documents: list[UploadedDocument]
+
+
+class DocumentOut(BaseModel):
+    id: str
+    collection: str
+    source: str
+    name: str
+    sha256: str | None
+    size: int | None
+    type: str | None
+    status: str
+    error: str | None
+    chunks: int
+    duplicate_of: str | None
+    created_at: str
+    updated_at: str
+
+
+class ErrorOut(BaseModel):
+    error: str
+    detail: str | list | None = None

@@ -1,0 +1,68 @@
+"""Check uploaded files and keep them under the data directory; nothing is stored unless all are valid."""
+
+import re
+import shutil
+import tempfile
+from pathlib import Path
+from typing import BinaryIO
+
+from ingest.loaders import EXTENSIONS, detect_type
+from rag.chunks import check_collection
+from rag.errors import FileTooLarge, RagError, UnsupportedFile
+from rag.registry import document_id
+
+
+def safe_name(filename: str | None) -> str:
+    name = Path((filename or "").replace("\\", "/")).name
+    name = re.sub(r"[^\w.\- ]+", "_", name).strip(" .")
+    if not name:
+        raise RagError("every uploaded file needs a file name")
+    return name
+
+
+def store_uploads(files: list[tuple[str | None, BinaryIO]], collection: str, settings) -> list[dict]:
+    collection = check_collection(collection)
+    if not files:
+        raise RagError("no files in the upload: send one or more as multipart field 'files'")
+    folder = settings.data_dir / settings.uploads_dir_name / collection
+    folder.mkdir(parents=True, exist_ok=True)
+    staged: list[tuple[str, Path]] = []
+    try:
+        for filename, stream in files:
+            name = safe_name(filename)
+            if Path(name).suffix.lower() not in EXTENSIONS:
+                raise UnsupportedFile(
+                    f"{name}: unsupported file type; supported: {', '.join(sorted(EXTENSIONS))}"
+                )
+            temp = Path(tempfile.mkstemp(dir=folder, prefix=".upload-")[1])
+            staged.append((name, temp))
+            size = _copy_limited(stream, temp, settings.max_file_bytes, name, settings.max_file_mb)
+            if size == 0:
+                raise RagError(f"{name}: empty file (0 bytes)")
+            with open(temp, "rb") as f:
+                try:
+                    detect_type(Path(name), f.read(8192))
+                except UnsupportedFile as e:
+                    raise UnsupportedFile(f"{name}: {e}") from None
+        if len({name for name, _ in staged}) < len(staged):
+            raise RagError("two uploaded files have the same name")
+        stored = []
+        for name, temp in staged:
+            path = (folder / name).resolve()
+            temp.replace(path)
+            stored.append({"name": name, "path": str(path), "document_id": document_id(collection, str(path))})
+        return stored
+    finally:
+        for _, temp in staged:
+            temp.unlink(missing_ok=True)
+
+
+def _copy_limited(stream: BinaryIO, target: Path, limit: int, name: str, limit_mb: float) -> int:
+    size = 0
+    with open(target, "wb") as out:
+        while block := stream.read(1 << 20):
+            size += len(block)
+            if size > limit:
+                raise FileTooLarge(f"{name}: larger than the {limit_mb:g} MB upload limit (RAG_MAX_FILE_MB)")
+            out.write(block)
+    return size

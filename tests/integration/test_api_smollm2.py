@@ -1,0 +1,77 @@
+"""The real app end to end with SmolLM2 in llama.cpp: what a user sees, not what a fake says."""
+
+import json
+
+import pytest
+from fastapi.testclient import TestClient
+
+from tests.conftest import SAMPLES
+from tests.integration.test_api import upload, wait_for
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def smollm2():
+    from rag.llm import LlamaCppLLM
+    from rag.models import BUNDLED, locate
+
+    path = locate(BUNDLED["smollm2-135m"], "models")
+    if path is None:
+        pytest.fail("SmolLM2 is not installed: run scripts/setup.sh smollm2-135m")
+    return LlamaCppLLM(path, n_ctx=2048)
+
+
+@pytest.fixture
+def client(settings, embedder, smollm2):
+    from service.app import create_app
+    from service.container import build_services
+
+    with TestClient(create_app(build_services(settings, embedder, smollm2))) as client:
+        yield client
+
+
+def test_answer_cites_the_uploaded_document_and_delete_removes_it(client):
+    files = [(n, (SAMPLES / n).read_bytes()) for n in ("employee-handbook.md", "release-notes.txt")]
+    body = upload(client, *files).json()
+    assert wait_for(client, body["job_id"])["status"] == "done"
+    handbook_id = body["documents"][0]["document_id"]
+
+    answer = client.post("/chat", json={"question": "How many days of paid vacation does an employee get?"}).json()
+    assert answer["model"].startswith("SmolLM2")
+    assert answer["answer"].strip()
+    if not answer["refused"]:  # a 135M model may still refuse; when it answers, it must cite the handbook
+        assert handbook_id in {c["document_id"] for c in answer["citations"]}
+        assert all(c["excerpt"] for c in answer["citations"])
+    assert answer["timings"]["total_s"] > 0
+
+    assert client.delete(f"/documents/{handbook_id}").status_code == 204
+    after = client.post("/chat", json={"question": "How many days of paid vacation does an employee get?"}).json()
+    assert handbook_id not in {c["document_id"] for c in after["citations"]}
+
+
+def test_unanswerable_question_is_refused(client):
+    wait_for(client, upload(client, ("release-notes.txt", (SAMPLES / "release-notes.txt").read_bytes())).json()["job_id"])
+    answer = client.post("/chat", json={"question": "What is the boiling point of mercury in Kelvin?"}).json()
+    assert answer["refused"] is True
+    assert answer["answer"] == "The documents do not contain an answer to this question."
+    assert answer["citations"] == []
+
+
+def test_stream_events_are_well_formed(client):
+    wait_for(client, upload(client, ("it-help.html", (SAMPLES / "it-help.html").read_bytes())).json()["job_id"])
+    with client.stream("POST", "/chat", json={"question": "Which VPN client should I install?", "stream": True}) as r:
+        assert r.status_code == 200
+        raw = r.read().decode()
+    blocks = raw.strip().split("\n\n")
+    events = []
+    for block in blocks:
+        event_line, data_line = block.split("\n")
+        assert event_line.startswith("event: ") and data_line.startswith("data: ")
+        events.append((event_line[7:], json.loads(data_line[6:])))
+    assert [kind for kind, _ in events[:-1]] == ["token"] * (len(events) - 1) and events[-1][0] == "done"
+    done = events[-1][1]
+    assert set(done) >= {"answer", "refused", "citations", "timings", "question", "model"}
+    streamed = "".join(data["text"] for _, data in events[:-1]).strip()
+    assert done["refused"] or streamed == done["answer"]
+    assert done["timings"]["first_token_s"] <= done["timings"]["total_s"]

@@ -1,0 +1,58 @@
+import pytest
+
+from evals.metrics import answer_in, exact_match, f1, first_hit_rank, normalize, percentile
+
+
+@pytest.mark.parametrize(
+    "text,expected",
+    [
+        ("The Eiffel Tower!", "eiffel tower"),
+        ("  an   apple, a pear  ", "apple pear"),
+        ("Théâtre", "théâtre"),
+        ("1,000.5 km", "10005 km"),
+        ("", ""),
+    ],
+)
+def test_normalize(text, expected):
+    assert normalize(text) == expected
+
+
+@pytest.mark.parametrize(
+    "prediction,references,em,f",
+    [
+        ("the Eiffel Tower", ["Eiffel Tower"], 1.0, 1.0),
+        ("Eiffel", ["Eiffel Tower"], 0.0, 2 * (1 * 0.5) / 1.5),
+        ("Paris France", ["France", "Paris"], 0.0, 2 * (0.5 * 1) / 1.5),
+        ("London", ["Paris"], 0.0, 0.0),
+        ("10th and 11th centuries", ["in the 10th and 11th centuries", "10th and 11th centuries"], 1.0, 1.0),
+        ("", ["Paris"], 0.0, 0.0),
+    ],
+)
+def test_exact_match_and_f1_take_the_best_reference(prediction, references, em, f):
+    assert exact_match(prediction, references) == em
+    assert f1(prediction, references) == pytest.approx(f)
+
+
+def test_answer_in_matches_whole_normalised_words_only():
+    passages = ["Normandy is a region in France.", "The Normans came from Denmark, Iceland and Norway."]
+    assert answer_in(passages, ["France"])
+    assert answer_in(passages, ["denmark iceland and norway"])
+    assert answer_in(passages, ["the France"])  # articles are dropped on both sides
+    assert not answer_in(passages, ["Franc"])
+    assert not answer_in(passages, ["Sweden"])
+    assert not answer_in([], ["France"])
+
+
+def test_first_hit_rank():
+    assert first_hit_rank([False, True, True]) == 0.5
+    assert first_hit_rank([True]) == 1.0
+    assert first_hit_rank([False, False]) == 0.0
+
+
+def test_percentile_interpolates():
+    values = [4.0, 1.0, 3.0, 2.0]
+    assert percentile(values, 50) == 2.5
+    assert percentile(values, 0) == 1.0
+    assert percentile(values, 100) == 4.0
+    assert percentile(values, 95) == pytest.approx(3.85)
+    assert percentile([], 50) == 0.0

@@ -9,7 +9,7 @@ from evals.datasets import load_dataset, sample
 from evals.runner import evaluate, eval_store_dir, ingest_dataset
 
 
-def run_eval(settings, dataset_name, limit, k, models, docs, retrieval_only, progress=False) -> list[dict]:
+def run_eval(settings, dataset_name, limit, k, models, docs, retrieval_only, progress=False) -> list:
     from ingest.pipeline import Ingestor
     from rag.answer import AnswerService
     from rag.db import connect
@@ -30,7 +30,7 @@ def run_eval(settings, dataset_name, limit, k, models, docs, retrieval_only, pro
     retriever = Retriever(embedder, store, LexicalIndex(ingestor.conn), eval_settings)
     questions = sample(dataset.questions, limit)
     k = k or settings.top_k
-    summaries = []
+    results = []
     for model in models:
         answers = None
         name = None
@@ -44,5 +44,5 @@ def run_eval(settings, dataset_name, limit, k, models, docs, retrieval_only, pro
                               {"model": name, "k": k, "context_tokens": settings.context_tokens},
                               on_row=lambda row: bar.update(1))
         result.ingest = ingest_summary
-        summaries.append(result.summary())
-    return summaries
+        results.append(result)
+    return results

@@ -1,12 +1,14 @@
 """Show results: a terminal table, JSON, and a Markdown report with a PNG chart."""
 
 import json
+from dataclasses import asdict
 from datetime import date
 from pathlib import Path
 
 QUALITY = ["answer_recall", "doc_recall", "mrr", "f1", "refusal_accuracy", "answered_when_retrieved"]
 LATENCY = ["retrieval_p50_s", "answer_p50_s", "answer_p95_s"]
-COLUMNS = ["dataset", "model", "k", "questions", *QUALITY, "em", "retrieval_p95_s", "first_token_p50_s", *LATENCY[1:]]
+COLUMNS = ["dataset", "model", "k", "questions", *QUALITY, "em", "context_chars_max", "retrieval_p95_s",
+           "first_token_p50_s", *LATENCY[1:]]
 
 
 def _cell(value) -> str:
@@ -25,8 +27,14 @@ def table(summaries: list[dict]):
     return t
 
 
-def write_report(summaries: list[dict], out: Path, command: str) -> tuple[Path, Path]:
+def write_report(results, out: Path, command: str) -> tuple[Path, Path]:
+    """report.md, chart.png, results.json (summaries) and rows.jsonl (every question's outcome)."""
+    summaries = [r.summary() for r in results]
     out.mkdir(parents=True, exist_ok=True)
+    with open(out / "rows.jsonl", "w") as f:
+        for result in results:
+            for row in result.rows:
+                f.write(json.dumps({"dataset": result.dataset, **result.config, **asdict(row)}) + "\n")
     chart = out / "chart.png"
     _chart(summaries, chart)
     columns = [c for c in COLUMNS if any(c in s for s in summaries)]

@@ -20,6 +20,7 @@ class Row:
     doc_hit: bool | None = None
     reciprocal_rank: float = 0.0
     retrieval_s: float = 0.0
+    context_chars: int = 0
     answer: str | None = None
     refused: bool | None = None
     em: float | None = None
@@ -46,6 +47,8 @@ class Result:
             "answer_recall": _share(r.answer_hit for r in answerable if r.answer_hit is not None),
             "doc_recall": _share(r.doc_hit for r in answerable if r.doc_hit is not None),
             "mrr": round(mean(r.reciprocal_rank for r in answerable), 4) if answerable else None,
+            "context_chars_mean": round(mean(r.context_chars for r in self.rows)),
+            "context_chars_max": max((r.context_chars for r in self.rows), default=0),
             "retrieval_p50_s": round(percentile([r.retrieval_s for r in self.rows], 50), 3),
             "retrieval_p95_s": round(percentile([r.retrieval_s for r in self.rows], 95), 3),
         }
@@ -84,6 +87,7 @@ def evaluate(
         started = time.perf_counter()
         passages = retriever.retrieve(q.question, COLLECTION, k).passages
         row.retrieval_s = time.perf_counter() - started
+        row.context_chars = sum(len(p.text) for p in passages)
         if not q.unanswerable:
             texts = [p.text for p in passages]
             if short and q.answers:

@@ -241,6 +241,8 @@ class Ingestor:
         with transaction(self.conn):
             self.lexical.delete_document(job.document_id)
             self.lexical.add(chunks, [_title(c) for c in chunks])
+            self.lexical.add_document(job.document_id, collection, Path(job.source).stem,
+                                      "\n".join(c.text for c in chunks))
             self.registry.upsert(
                 job.document_id, collection, job.source, sha256=job.sha256, size=job.size, type=kind,
                 status="ingested", error=None, chunks=len(chunks), duplicate_of=None,

@@ -40,6 +40,10 @@ CREATE INDEX IF NOT EXISTS chunks_by_document ON chunks (document_id);
 CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
     text, title, content='chunks', content_rowid='rowid', tokenize='porter unicode61 remove_diacritics 2'
 );
+-- Whole documents, for ranking documents before chunks (which filing is about "Apple"?).
+CREATE VIRTUAL TABLE IF NOT EXISTS documents_fts USING fts5(
+    document_id UNINDEXED, collection UNINDEXED, title, text, tokenize='porter unicode61 remove_diacritics 2'
+);
 CREATE TRIGGER IF NOT EXISTS chunks_ai AFTER INSERT ON chunks BEGIN
     INSERT INTO chunks_fts (rowid, text, title) VALUES (new.rowid, new.text, new.title);
 END;

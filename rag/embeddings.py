@@ -84,7 +84,7 @@ class SentenceTransformerEmbedder:
 class FakeEmbedder:
     """Deterministic bag-of-words hashing embedder for unit tests: shared words mean closer vectors."""
 
-    dimension = 64
+    dimension = 512
     max_tokens = 256
 
     def count_tokens(self, text: str) -> int:

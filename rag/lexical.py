@@ -33,11 +33,31 @@ class LexicalIndex:
             ],
         )
 
+    def add_document(self, document_id: str, collection: str, title: str, text: str) -> None:
+        self.conn.execute(
+            "INSERT INTO documents_fts (document_id, collection, title, text) VALUES (?, ?, ?, ?)",
+            (document_id, collection, title, text),
+        )
+
     def delete_document(self, document_id: str) -> None:
         self.conn.execute("DELETE FROM chunks WHERE document_id = ?", (document_id,))
+        self.conn.execute("DELETE FROM documents_fts WHERE document_id = ?", (document_id,))
 
     def drop_collection(self, collection: str) -> None:
         self.conn.execute("DELETE FROM chunks WHERE collection = ?", (collection,))
+        self.conn.execute("DELETE FROM documents_fts WHERE collection = ?", (collection,))
+
+    def search_documents(self, collection: str, query: str, n: int) -> list[str]:
+        """Ids of the documents that match the query best as a whole (BM25 over their full text)."""
+        expression = match_expression(query)
+        if not expression:
+            return []
+        rows = self.conn.execute(
+            "SELECT document_id FROM documents_fts WHERE documents_fts MATCH ? AND collection = ?"
+            " ORDER BY bm25(documents_fts, 2.0, 1.0) LIMIT ?",
+            (expression, collection, n),
+        )
+        return [r["document_id"] for r in rows]
 
     def ids(self, document_id: str) -> list[str]:
         rows = self.conn.execute("SELECT id FROM chunks WHERE document_id = ? ORDER BY idx", (document_id,))

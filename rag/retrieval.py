@@ -75,11 +75,20 @@ class Retriever:
         vector = self.embedder.embed([question])[0]
         dense = self.store.search(collection, vector, max(s.candidates, k), document_ids)
         lexical = self.lexical.search(collection, question, max(s.candidates, k), document_ids)
-        best = dense[0].score if dense else 0.0
-        similarity = {c.id: c.score for c in dense}
+        # Rank whole documents too, then search inside the best ones: a chunk of a 10-Q rarely names the
+        # company the question asks about, the document does.
+        focus = self.lexical.search_documents(collection, question, s.focus_documents) if s.focus_documents else []
+        if document_ids:
+            focus = [d for d in focus if d in document_ids]
+        focused = self.store.search(collection, vector, max(s.candidates, k), focus) if focus else []
+        best = max((c.score for c in dense), default=0.0)
+        similarity = {c.id: c.score for c in dense + focused}
         # A chunk the vector search found but rates as unrelated does not get in on rank alone.
         dense = [c for c in dense if c.score >= s.min_relevance]
-        fused = reciprocal_rank_fusion([dense, lexical], [s.dense_weight, s.lexical_weight], s.rrf_k)
+        focused = [c for c in focused if c.score >= s.min_relevance]
+        fused = reciprocal_rank_fusion(
+            [dense, lexical, focused], [s.dense_weight, s.lexical_weight, s.focus_weight], s.rrf_k
+        )
         top = merge_overlapping(fused[: k * 2])[:k]
         passages = fit_budget(top, budget or s.context_tokens, self.embedder.count_tokens)
         for p in passages:

@@ -166,10 +166,11 @@ def eval_command(
     from evals.cli import run_eval
 
     try:
-        summaries = run_eval(get_settings(), dataset, limit, k, model or [None], docs, retrieval_only,
-                             progress=not as_json and sys.stderr.isatty())
+        results = run_eval(get_settings(), dataset, limit, k, model or [None], docs, retrieval_only,
+                           progress=not as_json and sys.stderr.isatty())
     except RagError as e:
         fail(str(e))
+    summaries = [r.summary() for r in results]
     if as_json:
         print(json.dumps(summaries))
     else:
@@ -179,7 +180,7 @@ def eval_command(
     if out_dir:
         from evals.report import write_report
 
-        report, chart = write_report(summaries, out_dir, "rag eval " + " ".join(sys.argv[2:]))
+        report, chart = write_report(results, out_dir, "rag eval " + " ".join(sys.argv[2:]))
         err.print(f"report: {report}  chart: {chart}")
 
 

@@ -1,0 +1,77 @@
+import pytest
+
+from rag.answer import REFUSAL, AnswerService, build_prompt, cite, is_refusal
+from rag.chunks import Chunk
+from rag.llm import FakeLLM
+from rag.retrieval import Retrieved
+from rag.settings import Settings
+
+
+def passage(n, text, page=None):
+    return Chunk(id=f"c{n}", document_id=f"d{n}", collection="c", source=f"/x/doc{n}.pdf", text=text, index=0,
+                 start=0, end=len(text), page=page)
+
+
+PASSAGES = [passage(1, "Paris is the capital. It has 2 million people.", page=3),
+            passage(2, "Berlin is the capital of Germany. It is large.")]
+
+
+@pytest.mark.parametrize(
+    "text,refused",
+    [
+        ("NOT FOUND", True),
+        ("The sources do not contain this information.", True),
+        ("I don't know.", True),
+        ("", True),
+        ("Paris [1]", False),
+        ("2 million people [1]", False),
+        ("It was not until 1990 [2]", False),
+    ],
+)
+def test_is_refusal(text, refused):
+    assert is_refusal(text) is refused
+
+
+def test_citations_follow_markers_with_supporting_sentence():
+    [c] = cite("About 2 million people [1].", PASSAGES)
+    assert (c.number, c.document_id, c.page, c.name) == (1, "d1", 3, "doc1.pdf")
+    assert c.excerpt == "It has 2 million people."
+    assert [c.number for c in cite("Berlin [2] and Paris [1] [2] [9]", PASSAGES)] == [2, 1]
+
+
+def test_answer_without_marker_cites_the_passage_it_drew_on():
+    [c] = cite("Berlin is in Germany", PASSAGES)
+    assert c.number == 2
+
+
+def test_prompt_numbers_sources_with_page():
+    prompt = build_prompt("Capital?", PASSAGES)
+    assert prompt[0]["role"] == "system" and "NOT FOUND" in prompt[0]["content"]
+    assert "[1] doc1.pdf, page 3\nParis is the capital." in prompt[1]["content"]
+    assert prompt[1]["content"].endswith("Question: Capital?")
+
+
+class FixedRetriever:
+    def __init__(self, retrieved):
+        self.retrieved = retrieved
+        self.questions = []
+
+    def retrieve(self, question, collection, k=None, document_ids=None):
+        self.questions.append(question)
+        return self.retrieved
+
+
+def test_weak_retrieval_refuses_without_the_model():
+    llm = FakeLLM()
+    service = AnswerService(FixedRetriever(Retrieved(PASSAGES, 0.05)), llm, Settings(_env_file=None))
+    answer = service.ask([{"role": "user", "content": "Who?"}], "c")
+    assert answer.refused and answer.answer == REFUSAL and llm.history == []
+
+
+def test_model_refusal_and_answer():
+    llm = FakeLLM(["NOT FOUND", "Paris [1]"])
+    service = AnswerService(FixedRetriever(Retrieved(PASSAGES, 0.6)), llm, Settings(_env_file=None))
+    refused = service.ask([{"role": "user", "content": "Who?"}], "c")
+    assert refused.refused and refused.citations == []
+    answered = service.ask([{"role": "user", "content": "Capital of France?"}], "c")
+    assert answered.answer == "Paris [1]" and answered.citations[0].document_id == "d1"

@@ -1,0 +1,80 @@
+"""Retrieval logic on deterministic fakes: in-memory store, hashing embedder, SQLite in memory."""
+
+from pathlib import Path
+
+import pytest
+
+from rag.chunks import Chunk
+from rag.db import connect
+from rag.embeddings import FakeEmbedder
+from rag.lexical import LexicalIndex, match_expression
+from rag.retrieval import Retriever, fit_budget, merge_overlapping, reciprocal_rank_fusion
+from rag.settings import Settings
+from rag.store import MemoryStore
+
+
+def chunk(id, text="", doc="d1", start=0, end=None, page=None, source="a.txt"):
+    return Chunk(id=id, document_id=doc, collection="c", source=source, text=text, index=0, start=start,
+                 end=end if end is not None else start + len(text), page=page)
+
+
+def test_rrf_rewards_agreement_and_weights():
+    a, b, c = chunk("a"), chunk("b"), chunk("c")
+    fused = reciprocal_rank_fusion([[a, b, c], [b, c]], [1.0, 1.0], k=60)
+    assert [x.id for x in fused] == ["b", "c", "a"]
+    assert fused[0].score == pytest.approx(1 / 62 + 1 / 61)
+    lexical_heavy = reciprocal_rank_fusion([[a, b], [b, a]], [1.0, 3.0], k=60)
+    assert lexical_heavy[0].id == "b"
+
+
+def test_overlapping_chunks_of_one_page_are_merged_and_repeats_dropped():
+    text = "The quick brown fox jumps over the lazy dog near the river bank."
+    first = chunk("1", text[:30], start=0, page=1)
+    second = chunk("2", text[20:], start=20, page=1)
+    elsewhere = chunk("3", "Another page about foxes.", start=20, page=2)
+    repeat = chunk("4", text[:30].upper() + "!", doc="d2", start=0)
+    merged = merge_overlapping([second, first, elsewhere, repeat])
+    assert [m.text for m in merged] == [text, "Another page about foxes."]
+    assert (merged[0].start, merged[0].end) == (0, len(text))
+
+
+def test_budget_keeps_the_best_passages_that_fit():
+    count = lambda t: len(t.split())  # noqa: E731
+    passages = [chunk("a", "w " * 50), chunk("b", "w " * 60), chunk("c", "w " * 40)]
+    assert [p.id for p in fit_budget(passages, 100, count)] == ["a", "c"]
+    assert [p.id for p in fit_budget(passages, 10, count)] == ["a"]  # never empty-handed
+
+
+def test_match_expression_quotes_words_and_drops_stopwords():
+    assert match_expression('What is the "boiling" point of NEAR(x)?') == '"boiling" OR "point" OR "near" OR "x"'
+    assert match_expression("what is the") == ""
+
+
+@pytest.fixture
+def retriever(tmp_path):
+    settings = Settings(_env_file=None, data_dir=tmp_path, min_relevance=0.1, context_tokens=1000, focus_documents=2)
+    embedder, store, lexical = FakeEmbedder(), MemoryStore(), LexicalIndex(connect(tmp_path / "db.sqlite3"))
+    docs = {
+        "apple.txt": ["Apple Inc quarterly report.", "Net sales rose because of strong demand.",
+                      "Foreign exchange rates hurt revenue."],
+        "microsoft.txt": ["Microsoft Corporation quarterly report.", "Foreign exchange rates helped revenue.",
+                          "Cloud revenue grew."],
+    }
+    for name, texts in docs.items():
+        chunks = [chunk(f"{name}-{i}", t, doc=name, start=i * 100, source=f"/docs/{name}") for i, t in enumerate(texts)]
+        store.add(chunks, embedder.embed(texts))
+        lexical.add(chunks, [Path(name).stem] * len(chunks))
+        lexical.add_document(name, "c", Path(name).stem, "\n".join(texts))
+    return Retriever(embedder, store, lexical, settings)
+
+
+def test_hybrid_retrieval_finds_chunks_of_the_document_the_question_names(retriever):
+    passages = retriever.retrieve("How did foreign exchange rates affect Apple?", "c", k=2).passages
+    assert passages[0].id == "apple.txt-2"
+
+
+def test_document_filter_and_unrelated_questions(retriever):
+    only_ms = retriever.retrieve("foreign exchange rates", "c", k=3, document_ids=["microsoft.txt"])
+    assert {p.document_id for p in only_ms.passages} == {"microsoft.txt"}
+    unrelated = retriever.retrieve("zebra giraffe savanna", "c", k=3)
+    assert unrelated.passages == [] and unrelated.best_similarity < 0.1

@@ -23,6 +23,7 @@ class Row:
     context_chars: int = 0
     answer: str | None = None
     refused: bool | None = None
+    refusal_probability: float | None = None
     em: float | None = None
     f1: float | None = None
     answer_s: float | None = None
@@ -103,6 +104,7 @@ def evaluate(
             row.answer_s = time.perf_counter() - started
             row.first_token_s = answer.timings.get("first_token_s")
             row.refused = answer.refused
+            row.refusal_probability = answer.refusal_probability
             row.answer = answer.answer
             if not q.unanswerable:
                 text = "" if answer.refused else strip_citations(answer.answer)
@@ -120,5 +122,9 @@ def strip_citations(text: str) -> str:
 
 
 def eval_store_dir(base: Path, dataset: Dataset, settings) -> Path:
-    """One store per dataset and chunking: re-runs reuse it (ingest is idempotent), the user's is never touched."""
-    return base / f"{dataset.name}-{settings.chunk_tokens}-{settings.chunk_overlap}"
+    """One store per dataset and write-side settings: re-runs reuse it (ingest is idempotent); the user's
+    store is never touched."""
+    from rag.chunks import short_hash
+
+    write_side = (settings.chunk_tokens, settings.chunk_overlap, settings.embed_titles, settings.pdf_parser)
+    return base / f"{dataset.name}-{short_hash(*map(str, write_side))[:8]}"

@@ -24,6 +24,7 @@ from rag.registry import Registry, document_id
 log = logging.getLogger(__name__)
 
 BATCH_CHUNKS = 128  # chunks embedded per encoder call, across documents
+TITLE_TOKENS = 32  # room kept in every chunk for the title the encoder reads first
 
 
 @dataclass
@@ -109,7 +110,8 @@ class Ingestor:
         self.registry = Registry(conn)
         self.lexical = LexicalIndex(conn)
         self.chunker = Chunker(
-            embedder.count_tokens, settings.chunk_tokens, settings.chunk_overlap, embedder.max_tokens
+            embedder.count_tokens, settings.chunk_tokens, settings.chunk_overlap,
+            embedder.max_tokens - (TITLE_TOKENS if settings.embed_titles else 0),
         )
 
     # -- the run ---------------------------------------------------------------------------------
@@ -222,7 +224,7 @@ class Ingestor:
             pool.join()
 
     def _embed_and_write(self, batch, collection: str, report) -> None:
-        texts = [c.text for _, _, chunks in batch for c in chunks]
+        texts = [self.embedding_text(c) for _, _, chunks in batch for c in chunks]
         vectors = self.embedder.embed(texts) if texts else np.zeros((0, 1), dtype=np.float32)
         at = 0
         for job, loaded, chunks in batch:
@@ -232,6 +234,15 @@ class Ingestor:
             outcome = "replaced" if job.replacing else "ingested"
             log.info("%s document_id=%s source=%s chunks=%d", outcome, job.document_id, job.source, len(chunks))
             report(FileReport(job.source, outcome, job.document_id, loaded.type, len(chunks), note=loaded.note))
+
+    def embedding_text(self, chunk: Chunk) -> str:
+        """What the encoder reads: the chunk, led by its document's name and headings when enabled."""
+        if not self.settings.embed_titles:
+            return chunk.text
+        title = _title(chunk)
+        while title and self.embedder.count_tokens(title) > TITLE_TOKENS:
+            title = title[: len(title) * 3 // 4]
+        return f"{title}\n{chunk.text}" if title else chunk.text
 
     def _write(self, job: Job, kind: str, collection: str, chunks: list[Chunk], vectors: np.ndarray) -> None:
         # Vectors first, registry last: a run killed in between leaves the registry saying "redo".

@@ -50,6 +50,7 @@ class Answer:
     question: str  # the standalone question used for retrieval
     timings: dict[str, float] = field(default_factory=dict)
     model: str = ""
+    refusal_probability: float | None = None  # the model's own chance of starting with NOT FOUND
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -136,8 +137,18 @@ class AnswerService:
             yield {"type": "done", **Answer(REFUSAL, True, [], question, timings, self.llm.name).to_dict()}
             return
         at = time.perf_counter()
+        prompt = build_prompt(question, passages)
+        chance = self.llm.start_probability(prompt, NOT_FOUND)
+        if chance is not None and chance >= self.settings.refusal_threshold:
+            # The model leans towards "not found" even if another start is likelier: small models answer
+            # unanswerable questions with a confident-looking guess, so trust the hesitation.
+            timings["generation_s"] = round(time.perf_counter() - at, 3)
+            timings["total_s"] = round(time.perf_counter() - started, 3)
+            yield {"type": "token", "text": REFUSAL}
+            yield {"type": "done", **Answer(REFUSAL, True, [], question, timings, self.llm.name, chance).to_dict()}
+            return
         pieces: list[str] = []
-        for piece in self.llm.stream(build_prompt(question, passages), self.settings.max_answer_tokens):
+        for piece in self.llm.stream(prompt, self.settings.max_answer_tokens):
             if not pieces:
                 timings["first_token_s"] = round(time.perf_counter() - started, 3)
             pieces.append(piece)
@@ -147,7 +158,7 @@ class AnswerService:
         refused = is_refusal(text)
         answer = Answer(
             REFUSAL if refused else text, refused, [] if refused else cite(text, passages), question, timings,
-            self.llm.name,
+            self.llm.name, chance,
         )
         timings["total_s"] = round(time.perf_counter() - started, 3)
         yield {"type": "done", **answer.to_dict()}

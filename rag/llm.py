@@ -18,32 +18,86 @@ class LLM(Protocol):
         """The reply, piece by piece; greedy decoding so answers are reproducible."""
         ...
 
+    def start_probability(self, messages: Messages, start: str) -> float | None:
+        """Probability that the reply starts with `start`; None when the backend cannot tell."""
+        ...
+
 
 def generate(llm: LLM, messages: Messages, max_tokens: int, stop: list[str] | None = None) -> str:
     return "".join(llm.stream(messages, max_tokens, stop))
 
 
 class LlamaCppLLM:
+    """A GGUF model in this process. Prompts are formatted with the model's own chat template and the
+    KV cache of the previous prompt is reused, so a shared instruction prefix is read only once."""
+
     def __init__(self, model_path, n_ctx: int = 4096, n_threads: int = 2):
         try:
             from llama_cpp import Llama
+            from llama_cpp.llama_chat_format import Jinja2ChatFormatter
         except ImportError as e:
             raise BackendUnavailable("llama-cpp-python is not installed: pip install llama-cpp-python") from e
         self.name = str(model_path).rsplit("/", 1)[-1]
         self._lock = threading.Lock()
-        self._llama = Llama(
-            model_path=str(model_path), n_ctx=n_ctx, n_threads=n_threads, n_threads_batch=n_threads,
-            n_batch=512, verbose=False,
+        try:
+            self._llama = Llama(
+                model_path=str(model_path), n_ctx=n_ctx, n_threads=n_threads, n_threads_batch=n_threads,
+                n_batch=512, verbose=False,
+            )
+        except ValueError as e:
+            raise BackendUnavailable(f"cannot load the model {model_path}: {e}") from e
+        template = self._llama.metadata.get("tokenizer.chat_template")
+        if not template:
+            raise BackendUnavailable(f"{self.name} has no chat template: use an instruction-tuned model")
+        text = self._llama._model.token_get_text  # noqa: SLF001 - the same call Llama makes for its formatter
+        eos, bos = self._llama.token_eos(), self._llama.token_bos()
+        self._formatter = Jinja2ChatFormatter(
+            template=template, eos_token=text(eos) if eos != -1 else "", bos_token=text(bos) if bos != -1 else "",
         )
 
+    def _tokens(self, messages: Messages) -> tuple[list[int], list[str]]:
+        formatted = self._formatter(messages=messages)
+        tokens = self._llama.tokenize(formatted.prompt.encode("utf-8"), add_bos=False, special=True)
+        stop = formatted.stop if isinstance(formatted.stop, list) else [formatted.stop] if formatted.stop else []
+        return tokens, stop
+
     def stream(self, messages, max_tokens, stop=None):
+        tokens, template_stop = self._tokens(messages)
         with self._lock:  # one llama context: one generation at a time
-            for part in self._llama.create_chat_completion(
-                messages=messages, max_tokens=max_tokens, temperature=0.0, stop=stop, stream=True,
+            for part in self._llama.create_completion(
+                tokens, max_tokens=max_tokens, temperature=0.0, stop=(stop or []) + template_stop, stream=True,
             ):
-                text = part["choices"][0]["delta"].get("content")
+                text = part["choices"][0]["text"]
                 if text:
                     yield text
+
+    def start_probability(self, messages: Messages, start: str) -> float:
+        """Probability that the reply begins with `start` (its first token), read from the logits of the
+        prompt's last position; the prompt stays cached for the generation that follows."""
+        import llama_cpp
+        import numpy as np
+
+        tokens, _ = self._tokens(messages)
+        llama = self._llama
+        candidates = {
+            ids[0]
+            for variant in (start, " " + start, start.capitalize(), start.lower())
+            if (ids := llama.tokenize(variant.encode("utf-8"), add_bos=False, special=False))
+        }
+        with self._lock:
+            cached = llama.input_ids[: llama.n_tokens].tolist()
+            same = 0
+            for a, b in zip(cached, tokens):
+                if a != b:
+                    break
+                same += 1
+            llama.n_tokens = min(same, len(tokens) - 1)
+            llama.eval(tokens[llama.n_tokens :])
+            pointer = llama_cpp.llama_get_logits_ith(llama.ctx, -1)
+            logits = np.ctypeslib.as_array(pointer, shape=(llama.n_vocab(),)).astype(np.float64)
+        probabilities = np.exp(logits - logits.max())
+        probabilities /= probabilities.sum()
+        return float(sum(probabilities[i] for i in candidates))
 
 
 class OpenAICompatibleLLM:
@@ -82,18 +136,42 @@ class OpenAICompatibleLLM:
         except httpx.HTTPError as e:
             raise BackendUnavailable(f"cannot reach the LLM server at {self._client.base_url}: {e}") from e
 
+    def start_probability(self, messages, start):
+        """From the server's top log-probabilities of the first token, where it reports them."""
+        import math
+
+        import httpx
+
+        body = {"model": self.name, "messages": messages, "max_tokens": 1, "temperature": 0,
+                "logprobs": True, "top_logprobs": 20}
+        try:
+            response = self._client.post("/v1/chat/completions", json=body)
+            response.raise_for_status()
+            top = response.json()["choices"][0]["logprobs"]["content"][0]["top_logprobs"]
+        except httpx.HTTPError as e:
+            raise BackendUnavailable(f"cannot reach the LLM server at {self._client.base_url}: {e}") from e
+        except (KeyError, IndexError, TypeError, ValueError):
+            return None
+        first = start.split()[0].upper()
+        return sum(math.exp(t["logprob"]) for t in top if t["token"].strip() and first.startswith(t["token"].strip().upper()))
+
 
 class FakeLLM:
     """Deterministic stand-in: replies queued with enqueue(), otherwise quotes the first source.
 
-    Every prompt it receives is kept in .history for assertions.
+    Every prompt it receives is kept in .history for assertions; `refusal_chance` is what
+    start_probability answers.
     """
 
     name = "fake"
 
-    def __init__(self, replies: list[str] | None = None):
+    def __init__(self, replies: list[str] | None = None, refusal_chance: float = 0.0):
         self.replies = list(replies or [])
+        self.refusal_chance = refusal_chance
         self.history: list[Messages] = []
+
+    def start_probability(self, messages, start):
+        return self.refusal_chance
 
     def enqueue(self, *replies: str) -> None:
         self.replies.extend(replies)

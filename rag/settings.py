@@ -24,6 +24,7 @@ class Settings(BaseSettings):
     # Chunking, in tokens of the embedding model's tokenizer.
     chunk_tokens: int = 200
     chunk_overlap: int = 30
+    embed_titles: bool = Field(True, description="encode each chunk led by its document name and headings")
 
     # Ingest limits: bad input must fail one file, never the run or the machine.
     max_file_mb: float = 50
@@ -52,6 +53,7 @@ class Settings(BaseSettings):
     focus_weight: float = 1.0
     min_relevance: float = 0.2
     context_tokens: int = 600
+    refusal_threshold: float = Field(1.0, description="refuse when P(reply starts NOT FOUND) >= this; 1 = off")
 
     # Uploads.
     uploads_dir_name: str = "uploads"

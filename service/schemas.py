@@ -51,6 +51,7 @@ class ChatResponse(BaseModel):
     question: str = Field(description="The standalone question used for retrieval.")
     timings: dict[str, float]
     model: str
+    refusal_probability: float | None = Field(None, description="The model's chance of saying not found.")
 
 
 class UploadedDocument(BaseModel):

@@ -75,3 +75,16 @@ def test_model_refusal_and_answer():
     assert refused.refused and refused.citations == []
     answered = service.ask([{"role": "user", "content": "Capital of France?"}], "c")
     assert answered.answer == "Paris [1]" and answered.citations[0].document_id == "d1"
+
+
+def test_hesitant_model_is_taken_at_its_word():
+    settings = Settings(_env_file=None, refusal_threshold=0.3)
+    hesitant = FakeLLM(["Paris [1]"], refusal_chance=0.35)
+    answer = AnswerService(FixedRetriever(Retrieved(PASSAGES, 0.6)), hesitant, settings).ask(
+        [{"role": "user", "content": "Capital?"}], "c")
+    assert answer.refused and answer.refusal_probability == 0.35
+    assert hesitant.replies == ["Paris [1]"]  # refused before generating
+    sure = FakeLLM(["Paris [1]"], refusal_chance=0.1)
+    answer = AnswerService(FixedRetriever(Retrieved(PASSAGES, 0.6)), sure, settings).ask(
+        [{"role": "user", "content": "Capital?"}], "c")
+    assert not answer.refused and answer.answer == "Paris [1]"

@@ -1,0 +1,90 @@
+"""One contract for every LLM backend: the fake, SmolLM2 in process, and SmolLM2 behind a real
+OpenAI-compatible server (llama-cpp-python's own server, started on a free local port)."""
+
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from rag.errors import BackendUnavailable
+from rag.llm import FakeLLM, LlamaCppLLM, OpenAICompatibleLLM, generate
+from rag.models import BUNDLED, locate
+
+pytestmark = pytest.mark.integration
+MESSAGES = [
+    {"role": "system", "content": "Answer in one word."},
+    {"role": "user", "content": "Sources:\n\n[1] notes.txt\nThe sky is blue.\n\nQuestion: What colour is the sky?"},
+]
+
+
+def smollm2_path():
+    path = locate(BUNDLED["smollm2-135m"], "models")
+    if path is None:
+        pytest.fail("SmolLM2 is not installed: run scripts/setup.sh smollm2-135m")
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def server_url():
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "llama_cpp.server", "--model", str(smollm2_path()), "--model_alias", "smollm2",
+         "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048", "--n_threads", "2", "--logits_all", "true"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"{url}/v1/models", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.3)
+    else:
+        process.kill()
+        pytest.fail("llama.cpp server did not start")
+    yield url
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@pytest.fixture(params=["fake", "llamacpp", "openai"])
+def llm(request):
+    if request.param == "fake":
+        return FakeLLM()
+    if request.param == "llamacpp":
+        return LlamaCppLLM(smollm2_path(), n_ctx=2048)
+    return OpenAICompatibleLLM(request.getfixturevalue("server_url"), "smollm2")
+
+
+def test_streams_a_deterministic_reply(llm):
+    first = list(llm.stream(MESSAGES, max_tokens=16))
+    assert first and all(isinstance(piece, str) for piece in first)
+    assert "".join(first).strip()
+    assert generate(llm, MESSAGES, max_tokens=16) == "".join(first)
+
+
+def test_start_probability_is_a_probability_and_keeps_generation_intact(llm):
+    before = generate(llm, MESSAGES, max_tokens=16)
+    chance = llm.start_probability(MESSAGES, "NOT FOUND")
+    assert chance is None or 0.0 <= chance <= 1.0
+    assert generate(llm, MESSAGES, max_tokens=16) == before  # the cached prompt is not corrupted
+
+
+def test_max_tokens_bounds_the_reply(llm):
+    long_request = [{"role": "user", "content": "Count from one to one hundred in words."}]
+    assert len("".join(llm.stream(long_request, max_tokens=5)).split()) <= 8
+
+
+def test_unreachable_server_is_backend_unavailable():
+    with pytest.raises(BackendUnavailable, match="cannot reach"):
+        generate(OpenAICompatibleLLM(f"http://127.0.0.1:{free_port()}", "m"), MESSAGES, max_tokens=4)

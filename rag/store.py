@@ -1,7 +1,9 @@
 """Vector store seam: Chroma (embedded or HTTP server) and an in-memory store for unit tests."""
 
+import functools
 from typing import Protocol
 
+import httpx
 import numpy as np
 
 from rag.chunks import Chunk
@@ -24,6 +26,19 @@ class VectorStore(Protocol):
     def count(self, collection: str) -> int: ...
 
 
+def _transport_errors(method):
+    """A Chroma server that stops answering is BackendUnavailable (HTTP 503), not a crash."""
+
+    @functools.wraps(method)
+    def call(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except httpx.TransportError as e:
+            raise BackendUnavailable(f"Chroma at {self.where} is unreachable: {e}") from e
+
+    return call
+
+
 def _chroma_name(collection: str) -> str:
     return f"rag_{collection}"
 
@@ -31,8 +46,9 @@ def _chroma_name(collection: str) -> str:
 class ChromaStore:
     batch_size = 1000
 
-    def __init__(self, client):
+    def __init__(self, client, where: str = "embedded"):
         self.client = client
+        self.where = where
         self._collections: dict[str, object] = {}
 
     def _collection(self, collection: str):
@@ -44,6 +60,7 @@ class ChromaStore:
             )
         return self._collections[collection]
 
+    @_transport_errors
     def add(self, chunks: list[Chunk], vectors: np.ndarray) -> None:
         by_collection: dict[str, list[int]] = {}
         for i, chunk in enumerate(chunks):
@@ -58,6 +75,7 @@ class ChromaStore:
                     metadatas=[chunks[i].metadata() for i in part],
                 )
 
+    @_transport_errors
     def delete_document(self, collection: str, document_id: str) -> None:
         self._collection(collection).delete(where={"document_id": document_id})
 
@@ -68,6 +86,7 @@ class ChromaStore:
         except Exception:  # chroma raises different types for "does not exist" across versions
             pass
 
+    @_transport_errors
     def search(self, collection, vector, k, document_ids=None) -> list[Chunk]:
         col = self._collection(collection)
         where = None
@@ -86,6 +105,7 @@ class ChromaStore:
             )
         ]
 
+    @_transport_errors
     def count(self, collection: str) -> int:
         return self._collection(collection).count()
 
@@ -142,7 +162,7 @@ def open_store(settings) -> VectorStore:
             raise BackendUnavailable(
                 f"cannot reach Chroma at {settings.chroma_host}:{settings.chroma_port}: {e}"
             ) from e
-        return ChromaStore(client)
+        return ChromaStore(client, f"{settings.chroma_host}:{settings.chroma_port}")
     path = settings.data_dir / "chroma"
     path.mkdir(parents=True, exist_ok=True)
     return ChromaStore(chromadb.PersistentClient(path=str(path), settings=chroma_settings))

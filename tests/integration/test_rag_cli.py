@@ -1,0 +1,105 @@
+"""The `rag` command: models, ask, and an end-to-end `rag eval` on a tiny generated dataset."""
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from ingest.cli import app as ingest_app
+from rag.lock import StoreLock
+from service.cli import app
+from tests.conftest import SAMPLES
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def env(tmp_path, monkeypatch):
+    from rag.settings import get_settings
+
+    monkeypatch.setenv("RAG_DATA_DIR", str(tmp_path / "store"))
+    monkeypatch.setenv("RAG_LLM_BACKEND", "fake")
+    get_settings.cache_clear()
+    yield tmp_path
+    get_settings.cache_clear()
+
+
+def test_models_list(env):
+    result = CliRunner().invoke(app, ["models", "list", "--json"])
+    models = {m["name"]: m for m in json.loads(result.stdout)}
+    assert set(models) == {"smollm2-135m", "qwen2.5-0.5b", "qwen2.5-1.5b"}
+    assert models["smollm2-135m"]["installed"] and models["smollm2-135m"]["path"].endswith(".gguf")
+
+
+def test_ask_answers_with_citations(env):
+    assert CliRunner().invoke(ingest_app, [str(SAMPLES)]).exit_code == 0
+    result = CliRunner().invoke(app, ["ask", "What is the daily meal allowance abroad?", "--json"])
+    assert result.exit_code == 0, result.output
+    answer = json.loads(result.stdout)
+    assert not answer["refused"] and answer["citations"][0]["name"] == "travel-expense-policy.pdf"
+    text = CliRunner().invoke(app, ["ask", "What is the daily meal allowance abroad?"]).stdout
+    assert "[1] travel-expense-policy.pdf, page 2" in text
+
+
+@pytest.mark.parametrize(
+    "args,expected",
+    [
+        (["ask", "hi", "--collection", "no/way"], "invalid collection name"),
+        (["eval", "nonexistent.jsonl"], "no dataset"),
+        (["models", "install", "gpt-5"], "unknown model"),
+    ],
+)
+def test_errors_exit_2_with_a_reason(env, args, expected):
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2 and expected in result.output
+
+
+def test_ask_while_another_process_holds_the_store(env):
+    with StoreLock(env / "store", "ingest"):
+        result = CliRunner().invoke(app, ["ask", "anything"])
+    assert result.exit_code == 2 and "in use by pid" in result.output
+
+
+DOCS = {
+    "volcanoes.txt": "Mount Etna is the tallest active volcano in Europe. It stands on the island of Sicily.",
+    "rivers.txt": "The Danube flows through ten countries. It ends in the Black Sea.",
+    "bridges.md": "# Bridges\n\nThe Golden Gate Bridge opened in 1937. Its main span is 1280 metres long.",
+}
+QUESTIONS = [
+    {"question": "Which island is Mount Etna on?", "answers": ["Sicily"], "documents": ["volcanoes.txt"]},
+    {"question": "Into which sea does the Danube flow?", "answers": ["the Black Sea"], "documents": ["rivers.txt"]},
+    {"question": "When did the Golden Gate Bridge open?", "answers": ["1937"], "documents": ["bridges.md"]},
+    {"question": "Who designed the Golden Gate Bridge?", "unanswerable": True},
+]
+
+
+def test_eval_end_to_end_on_a_tiny_dataset(env):
+    docs = env / "set" / "documents"
+    docs.mkdir(parents=True)
+    for name, text in DOCS.items():
+        (docs / name).write_text(text)
+    dataset = env / "set" / "tiny.jsonl"
+    dataset.write_text("\n".join(json.dumps(q) for q in QUESTIONS))
+    out = env / "report"
+    result = CliRunner().invoke(app, ["eval", str(dataset), "--k", "1", "--json", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    [summary] = json.loads(result.stdout)
+    # k=1: each answerable question's single passage is its own document, holding the answer.
+    assert (summary["questions"], summary["answerable"], summary["unanswerable"]) == (4, 3, 1)
+    assert summary["answer_recall"] == 1.0 and summary["doc_recall"] == 1.0 and summary["mrr"] == 1.0
+    # The fake model quotes the first sentence of source 1, so F1 is known: a sentence that holds the
+    # answer among other words.
+    rows = [json.loads(line) for line in (out / "rows.jsonl").read_text().splitlines()]
+    assert [r["answer"] for r in rows[:3]] == [
+        "Mount Etna is the tallest active volcano in Europe [1]",
+        "The Danube flows through ten countries [1]",
+        "# Bridges [1]",
+    ]
+    assert [r["f1"] for r in rows[:3]] == [0.0, 0.0, 0.0]
+    assert summary["f1"] == 0.0 and summary["em"] == 0.0
+    assert summary["refusal_accuracy"] == 0.0  # the fake never refuses the bridge question
+    assert summary["answered_when_retrieved"] == 1.0
+    assert (out / "report.md").read_text().startswith("# rag eval: tiny")
+    assert (out / "chart.png").read_bytes()[:4] == b"\x89PNG"
+    retrieval = json.loads(CliRunner().invoke(app, ["eval", str(dataset), "--retrieval-only", "--json"]).stdout)[0]
+    assert "f1" not in retrieval and retrieval["doc_recall"] == 1.0

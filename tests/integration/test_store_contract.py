@@ -1,0 +1,107 @@
+"""One contract for every vector store: in memory, embedded Chroma, and a real `chroma run` server."""
+
+import subprocess
+import time
+
+import httpx
+import numpy as np
+import pytest
+
+from rag.chunks import Chunk
+from rag.errors import BackendUnavailable
+from rag.settings import Settings
+from rag.store import MemoryStore, open_store
+from tests.integration.test_llm_contract import free_port
+
+pytestmark = pytest.mark.integration
+
+
+def start_chroma(path, port):
+    process = subprocess.Popen(
+        [".venv/bin/chroma", "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1).raise_for_status()
+            return process
+        except httpx.HTTPError:
+            time.sleep(0.3)
+    process.kill()
+    pytest.fail("chroma run did not start")
+
+
+@pytest.fixture(scope="module")
+def chroma_server(tmp_path_factory):
+    port = free_port()
+    process = start_chroma(tmp_path_factory.mktemp("chroma-server"), port)
+    yield port
+    process.terminate()
+    process.wait(timeout=10)
+
+
+@pytest.fixture(params=["memory", "embedded", "server"])
+def store(request, tmp_path):
+    if request.param == "memory":
+        return MemoryStore()
+    if request.param == "embedded":
+        return open_store(Settings(_env_file=None, data_dir=tmp_path))
+    port = request.getfixturevalue("chroma_server")
+    store = open_store(Settings(_env_file=None, data_dir=tmp_path, chroma_host="127.0.0.1", chroma_port=port))
+    collection = f"t{tmp_path.name[-20:].replace('_', '')}"[:60]
+    store.test_collection = collection
+    return store
+
+
+def make(n, doc, collection, dim=8):
+    rng = np.random.default_rng(n)
+    vectors = rng.normal(size=(n, dim)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    chunks = [Chunk(id=f"{doc}-{i}", document_id=doc, collection=collection, source=f"/x/{doc}.txt",
+                    text=f"text {doc} {i}", index=i, start=i * 10, end=i * 10 + 9, page=i or None)
+              for i in range(n)]
+    return chunks, vectors
+
+
+def test_add_search_delete_count(store):
+    collection = getattr(store, "test_collection", "c")
+    a, va = make(5, "a", collection)
+    b, vb = make(3, "b", collection)
+    store.add(a, va)
+    store.add(b, vb)
+    store.add(a[:2], va[:2])  # upsert: no duplicates
+    assert store.count(collection) == 8
+    hits = store.search(collection, va[3], k=3)
+    assert hits[0].id == "a-3" and hits[0].score == pytest.approx(1.0, abs=1e-4)
+    assert hits[0].page == 3 and hits[0].source == "/x/a.txt" and (hits[0].start, hits[0].end) == (30, 39)
+    assert [h.score for h in hits] == sorted((h.score for h in hits), reverse=True)
+    only_b = store.search(collection, va[3], k=5, document_ids=["b"])
+    assert {h.document_id for h in only_b} == {"b"} and len(only_b) == 3
+    store.delete_document(collection, "a")
+    assert store.count(collection) == 3
+    assert all(h.document_id == "b" for h in store.search(collection, va[3], k=5))
+    store.drop_collection(collection)
+    assert store.count(collection) == 0
+
+
+def test_collections_are_separate(store):
+    base = getattr(store, "test_collection", "c")
+    x, vx = make(2, "x", base + "x")
+    y, vy = make(2, "y", base + "y")
+    store.add(x + y, np.vstack([vx, vy]))
+    assert {h.collection for h in store.search(base + "x", vx[0], k=4)} == {base + "x"}
+
+
+def test_server_going_away_is_backend_unavailable(tmp_path):
+    port = free_port()
+    process = start_chroma(tmp_path / "server", port)
+    store = open_store(Settings(_env_file=None, data_dir=tmp_path, chroma_host="127.0.0.1", chroma_port=port))
+    chunks, vectors = make(2, "a", "gone")
+    store.add(chunks, vectors)
+    process.terminate()
+    process.wait(timeout=10)
+    with pytest.raises(BackendUnavailable, match="unreachable"):
+        store.search("gone", vectors[0], k=1)
+    with pytest.raises(BackendUnavailable, match="cannot reach Chroma"):
+        open_store(Settings(_env_file=None, data_dir=tmp_path, chroma_host="127.0.0.1", chroma_port=port))

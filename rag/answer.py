@@ -13,10 +13,11 @@ from rag.retrieval import Retriever
 REFUSAL = "The documents do not contain an answer to this question."
 NOT_FOUND = "NOT FOUND"
 
+# Small models answer best when asked for a short extractive answer and nothing else; the sources it used
+# are found afterwards (markers it writes are honoured, missing ones are added).
 SYSTEM = (
     "You answer questions using only the numbered sources the user gives you. "
-    "Reply with a short answer (a few words or one sentence) followed by the number of the source you used, "
-    "like: Paris [2]. "
+    "Reply with the answer only: the shortest phrase from the sources that answers the question. "
     f"If the sources do not contain the answer, reply exactly: {NOT_FOUND}"
 )
 REWRITE = (
@@ -62,8 +63,8 @@ def is_refusal(text: str) -> bool:
 
 def build_prompt(question: str, passages: list[Chunk]) -> list[dict[str, str]]:
     sources = "\n\n".join(
-        f"[{i}] {Path(p.source).name}{f', page {p.page}' if p.page else ''}"
-        f"{f' ({p.headings})' if p.headings else ''}\n{p.text.strip()}"
+        f"[{i}] ({', '.join(filter(None, [Path(p.source).stem, f'page {p.page}' if p.page else '', p.headings]))})"
+        f"\n{p.text.strip()}"
         for i, p in enumerate(passages, start=1)
     )
     return [
@@ -156,8 +157,11 @@ class AnswerService:
         timings["generation_s"] = round(time.perf_counter() - at, 3)
         text = "".join(pieces).strip()
         refused = is_refusal(text)
+        citations = [] if refused else cite(text, passages)
+        if citations and not _CITATION.search(text):
+            text = f"{text} " + " ".join(f"[{c.number}]" for c in citations)
         answer = Answer(
-            REFUSAL if refused else text, refused, [] if refused else cite(text, passages), question, timings,
+            REFUSAL if refused else text, refused, citations, question, timings,
             self.llm.name, chance,
         )
         timings["total_s"] = round(time.perf_counter() - started, 3)

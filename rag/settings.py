@@ -22,8 +22,8 @@ class Settings(BaseSettings):
     embedding_batch_size: int = 32
 
     # Chunking, in tokens of the embedding model's tokenizer.
-    chunk_tokens: int = 200
-    chunk_overlap: int = 30
+    chunk_tokens: int = 64
+    chunk_overlap: int = 12
     embed_titles: bool = Field(True, description="encode each chunk led by its document name and headings")
 
     # Ingest limits: bad input must fail one file, never the run or the machine.
@@ -35,7 +35,7 @@ class Settings(BaseSettings):
 
     # Generation: a bundled model name or a GGUF path (llamacpp), or a server (openai).
     llm_backend: str = Field("llamacpp", description="llamacpp | openai | fake")
-    llm_model: str = "qwen2.5-0.5b"
+    llm_model: str = "qwen2.5-1.5b"
     llm_url: str | None = None
     llm_api_key: str | None = None
     llm_context: int = 4096
@@ -44,7 +44,7 @@ class Settings(BaseSettings):
     models_dir: Path = Path("models")
 
     # Retrieval and answers.
-    top_k: int = 4
+    top_k: int = 5
     candidates: int = 20
     rrf_k: int = 60
     dense_weight: float = 1.0
@@ -52,8 +52,8 @@ class Settings(BaseSettings):
     focus_documents: int = 5  # documents ranked as a whole, searched again inside
     focus_weight: float = 1.0
     min_relevance: float = 0.2
-    context_tokens: int = 600
-    refusal_threshold: float = Field(1.0, description="refuse when P(reply starts NOT FOUND) >= this; 1 = off")
+    context_tokens: int = 300
+    refusal_threshold: float = Field(0.3, description="refuse when P(reply starts NOT FOUND) >= this; 1 = off")
 
     # Uploads.
     uploads_dir_name: str = "uploads"

@@ -47,7 +47,7 @@ def test_answer_without_marker_cites_the_passage_it_drew_on():
 def test_prompt_numbers_sources_with_page():
     prompt = build_prompt("Capital?", PASSAGES)
     assert prompt[0]["role"] == "system" and "NOT FOUND" in prompt[0]["content"]
-    assert "[1] doc1.pdf, page 3\nParis is the capital." in prompt[1]["content"]
+    assert "[1] (doc1, page 3)\nParis is the capital." in prompt[1]["content"]
     assert prompt[1]["content"].endswith("Question: Capital?")
 
 
@@ -66,6 +66,13 @@ def test_weak_retrieval_refuses_without_the_model():
     service = AnswerService(FixedRetriever(Retrieved(PASSAGES, 0.05)), llm, Settings(_env_file=None))
     answer = service.ask([{"role": "user", "content": "Who?"}], "c")
     assert answer.refused and answer.answer == REFUSAL and llm.history == []
+
+
+def test_answer_without_markers_gets_them_added():
+    llm = FakeLLM(["Berlin"])
+    answer = AnswerService(FixedRetriever(Retrieved(PASSAGES, 0.6)), llm, Settings(_env_file=None)).ask(
+        [{"role": "user", "content": "Capital of Germany?"}], "c")
+    assert answer.answer == "Berlin [2]" and [c.number for c in answer.citations] == [2]
 
 
 def test_model_refusal_and_answer():

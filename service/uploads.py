@@ -1,7 +1,6 @@
 """Check uploaded files and keep them under the data directory; nothing is stored unless all are valid."""
 
 import re
-import shutil
 import tempfile
 from pathlib import Path
 from typing import BinaryIO

@@ -1,0 +1,56 @@
+"""`rag serve` as a real process; `ingest` and `rag ask` started beside it behave as a user expects."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+
+import httpx
+import pytest
+
+from tests.conftest import ROOT, SAMPLES
+from tests.integration.test_llm_contract import free_port
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture
+def server(tmp_path):
+    port = free_port()
+    env = {**os.environ, "RAG_DATA_DIR": str(tmp_path / "store"), "RAG_LLM_BACKEND": "fake"}
+    process = subprocess.Popen([sys.executable, "-m", "service", "serve", "--port", str(port)], cwd=ROOT, env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while time.monotonic() < deadline and process.poll() is None:
+        try:
+            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.3)
+    else:
+        process.kill()
+        pytest.fail(f"rag serve did not start: {process.stderr.read()[-2000:]}")
+    yield url, env
+    process.terminate()
+    process.wait(timeout=20)
+
+
+def test_cli_beside_a_running_service(server):
+    url, env = server
+    files = [("files", (n, (SAMPLES / n).read_bytes())) for n in ("travel-expense-policy.pdf",)]
+    job = httpx.post(f"{url}/documents", files=files).json()["job_id"]
+    deadline = time.monotonic() + 60
+    while httpx.get(f"{url}/jobs/{job}").json()["status"] not in ("done", "failed") and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert httpx.get(f"{url}/health").json()["llm_loaded"] is True
+
+    ask = subprocess.run([sys.executable, "-m", "service", "ask", "What is the hotel limit in London?", "--json"],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert ask.returncode == 0, ask.stderr
+    assert json.loads(ask.stdout)["citations"][0]["name"] == "travel-expense-policy.pdf"
+
+    ingest = subprocess.run([sys.executable, "-m", "ingest", str(SAMPLES)], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert ingest.returncode == 2 and "rag serve at" in ingest.stderr and "POST /documents" in ingest.stderr

@@ -1,9 +1,11 @@
+import itertools
 import json
 
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
 from rag.chunks import check_collection
+from rag.errors import RagError
 from service.deps import ServicesDep
 from service.schemas import ChatRequest, ChatResponse
 
@@ -23,16 +25,15 @@ def chat(services: ServicesDep, request: ChatRequest):
         first = next(events)  # errors before the first token still get a proper status code
 
         def sse():
-            for event in _chain(first, events):
-                kind = event.pop("type")
-                yield f"event: {kind}\ndata: {json.dumps(event)}\n\n"
+            try:
+                for event in itertools.chain([first], events):
+                    kind = event.pop("type")
+                    yield f"event: {kind}\ndata: {json.dumps(event)}\n\n"
+            except RagError as e:  # after the first byte the status is sent: report in the stream
+                yield f"event: error\ndata: {json.dumps({'error': type(e).__name__, 'detail': str(e)})}\n\n"
 
         return StreamingResponse(sse(), media_type="text/event-stream")
     *_, done = events
     done.pop("type")
     return done
 
-
-def _chain(first, rest):
-    yield first
-    yield from rest

@@ -205,3 +205,24 @@ def test_llm_server_down_is_503(settings, embedder):
         response = client.post("/chat", json={"question": "How many vacation days?"})
     assert response.status_code == 503
     assert "cannot reach the LLM server" in response.json()["detail"]
+
+
+def test_backend_failing_mid_stream_ends_with_an_error_event(settings, embedder):
+    from rag.errors import BackendUnavailable
+    from service.app import create_app
+    from service.container import build_services
+
+    class DropsOut(FakeLLM):
+        def stream(self, messages, max_tokens, stop=None):
+            yield "Partial "
+            raise BackendUnavailable("the LLM server went away")
+
+    with TestClient(create_app(build_services(settings, embedder, DropsOut()))) as client:
+        wait_for(client, upload(client, sample("employee-handbook.md")).json()["job_id"])
+        with client.stream("POST", "/chat", json={"question": "How many vacation days?", "stream": True}) as r:
+            assert r.status_code == 200
+            raw = r.read().decode()
+    events = [block.split("\n", 1) for block in raw.strip().split("\n\n")]
+    assert [e[0] for e in events] == ["event: token", "event: error"]
+    assert json.loads(events[-1][1].removeprefix("data: ")) == {
+        "error": "BackendUnavailable", "detail": "the LLM server went away"}

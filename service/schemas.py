@@ -4,6 +4,8 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, model_validator
 
+from rag.answer import Citation
+
 
 class Message(BaseModel):
     role: Literal["system", "user", "assistant"]
@@ -34,20 +36,10 @@ class ChatRequest(BaseModel):
         return [{"role": "user", "content": self.question}]
 
 
-class CitationOut(BaseModel):
-    number: int
-    document_id: str
-    source: str
-    name: str
-    page: int | None
-    headings: str
-    excerpt: str
-
-
 class ChatResponse(BaseModel):
     answer: str
     refused: bool = Field(description="True when the documents do not contain the answer.")
-    citations: list[CitationOut]
+    citations: list[Citation]
     question: str = Field(description="The standalone question used for retrieval.")
     timings: dict[str, float]
     model: str

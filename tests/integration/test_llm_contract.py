@@ -1,17 +1,15 @@
 """One contract for every LLM backend: the fake, SmolLM2 in process, and SmolLM2 behind a real
 OpenAI-compatible server (llama-cpp-python's own server, started on a free local port)."""
 
-import socket
 import subprocess
 import sys
-import time
 
-import httpx
 import pytest
 
 from rag.errors import BackendUnavailable
 from rag.llm import FakeLLM, LlamaCppLLM, OpenAICompatibleLLM, generate
 from rag.models import BUNDLED, locate
+from tests.helpers.servers import free_port, wait_until_up
 
 pytestmark = pytest.mark.integration
 MESSAGES = [
@@ -27,12 +25,6 @@ def smollm2_path():
     return path
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture(scope="module")
 def server_url():
     port = free_port()
@@ -42,16 +34,7 @@ def server_url():
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(f"{url}/v1/models", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.3)
-    else:
-        process.kill()
-        pytest.fail("llama.cpp server did not start")
+    wait_until_up(process, f"{url}/v1/models", "llama.cpp server")
     yield url
     process.terminate()
     process.wait(timeout=10)

@@ -10,7 +10,7 @@ import httpx
 import pytest
 
 from tests.conftest import ROOT, SAMPLES
-from tests.integration.test_llm_contract import free_port
+from tests.helpers.servers import free_port, wait_until_up
 
 pytestmark = pytest.mark.integration
 
@@ -20,18 +20,9 @@ def server(tmp_path):
     port = free_port()
     env = {**os.environ, "RAG_DATA_DIR": str(tmp_path / "store"), "RAG_LLM_BACKEND": "fake"}
     process = subprocess.Popen([sys.executable, "-m", "service", "serve", "--port", str(port)], cwd=ROOT, env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 90
-    while time.monotonic() < deadline and process.poll() is None:
-        try:
-            if httpx.get(f"{url}/health", timeout=1).status_code == 200:
-                break
-        except httpx.HTTPError:
-            time.sleep(0.3)
-    else:
-        process.kill()
-        pytest.fail(f"rag serve did not start: {process.stderr.read()[-2000:]}")
+    wait_until_up(process, f"{url}/health", "rag serve")
     yield url, env
     process.terminate()
     process.wait(timeout=20)

@@ -1,9 +1,7 @@
 """One contract for every vector store: in memory, embedded Chroma, and a real `chroma run` server."""
 
 import subprocess
-import time
 
-import httpx
 import numpy as np
 import pytest
 
@@ -11,7 +9,7 @@ from rag.chunks import Chunk
 from rag.errors import BackendUnavailable
 from rag.settings import Settings
 from rag.store import MemoryStore, open_store
-from tests.integration.test_llm_contract import free_port
+from tests.helpers.servers import free_port, wait_until_up
 
 pytestmark = pytest.mark.integration
 
@@ -21,15 +19,8 @@ def start_chroma(path, port):
         [".venv/bin/chroma", "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/api/v2/heartbeat", timeout=1).raise_for_status()
-            return process
-        except httpx.HTTPError:
-            time.sleep(0.3)
-    process.kill()
-    pytest.fail("chroma run did not start")
+    wait_until_up(process, f"http://127.0.0.1:{port}/api/v2/heartbeat", "chroma run")
+    return process
 
 
 @pytest.fixture(scope="module")

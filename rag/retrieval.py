@@ -74,13 +74,15 @@ class Retriever:
         k = k or s.top_k
         vector = self.embedder.embed([question])[0]
         dense = self.store.search(collection, vector, max(s.candidates, k), document_ids)
-        lexical = self.lexical.search(collection, question, max(s.candidates, k), document_ids)
         # Rank whole documents too, then search inside the best ones: a chunk of a 10-Q rarely names the
         # company the question asks about, the document does.
         focus = self.lexical.search_documents(collection, question, s.focus_documents) if s.focus_documents else []
         if document_ids:
             focus = [d for d in focus if d in document_ids]
         focused = self.store.search(collection, vector, max(s.candidates, k), focus) if focus else []
+        # Word matches are searched only inside those documents: across many similar documents (quarterly
+        # reports of several companies) the same words match everywhere, and the wrong report wins.
+        lexical = self.lexical.search(collection, question, max(s.candidates, k), focus or document_ids)
         best = max((c.score for c in dense), default=0.0)
         similarity = {c.id: c.score for c in dense + focused}
         # A chunk the vector search found but rates as unrelated does not get in on rank alone.

@@ -48,7 +48,7 @@ class Settings(BaseSettings):
     candidates: int = 20
     rrf_k: int = 60
     dense_weight: float = 1.0
-    lexical_weight: float = 1.0
+    lexical_weight: float = 2.0
     focus_documents: int = 5  # documents ranked as a whole, searched again inside
     focus_weight: float = 1.0
     min_relevance: float = 0.2

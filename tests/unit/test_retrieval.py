@@ -78,3 +78,18 @@ def test_document_filter_and_unrelated_questions(retriever):
     assert {p.document_id for p in only_ms.passages} == {"microsoft.txt"}
     unrelated = retriever.retrieve("zebra giraffe savanna", "c", k=3)
     assert unrelated.passages == [] and unrelated.best_similarity < 0.1
+
+
+def test_word_search_stays_inside_the_documents_ranked_best_as_a_whole(retriever):
+    # Only word matches count here. "helped" makes Microsoft's foreign-exchange chunk the best match in the
+    # whole collection, but the question is about Apple, whose report ranks first as a whole.
+    question = "Apple Inc net sales: which foreign exchange rates helped revenue?"
+    words_only = {"dense_weight": 0.0, "focus_weight": 0.0}
+    everywhere = replace_settings(retriever, focus_documents=0, **words_only)
+    assert everywhere.retrieve(question, "c", k=1).passages[0].id == "microsoft.txt-1"
+    scoped = replace_settings(retriever, focus_documents=1, **words_only)
+    assert scoped.retrieve(question, "c", k=1).passages[0].document_id == "apple.txt"
+
+
+def replace_settings(retriever, **changes):
+    return Retriever(retriever.embedder, retriever.store, retriever.lexical, retriever.settings.model_copy(update=changes))

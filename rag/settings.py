@@ -49,7 +49,7 @@ class Settings(BaseSettings):
     rrf_k: int = 60
     dense_weight: float = 1.0
     lexical_weight: float = 2.0
-    focus_documents: int = 5  # documents ranked as a whole, searched again inside
+    focus_documents: int = 5  # documents ranked as a whole; the word search and a second vector search run inside
     focus_weight: float = 1.0
     min_relevance: float = 0.2
     context_tokens: int = 300

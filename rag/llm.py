@@ -31,7 +31,7 @@ class LlamaCppLLM:
     """A GGUF model in this process. Prompts are formatted with the model's own chat template and the
     KV cache of the previous prompt is reused, so a shared instruction prefix is read only once."""
 
-    def __init__(self, model_path, n_ctx: int = 4096, n_threads: int = 2):
+    def __init__(self, model_path, n_ctx: int = 4096, n_threads: int = 2, flash_attn: bool = True):
         try:
             from llama_cpp import Llama
             from llama_cpp.llama_chat_format import Jinja2ChatFormatter
@@ -42,7 +42,7 @@ class LlamaCppLLM:
         try:
             self._llama = Llama(
                 model_path=str(model_path), n_ctx=n_ctx, n_threads=n_threads, n_threads_batch=n_threads,
-                n_batch=512, verbose=False,
+                n_batch=512, flash_attn=flash_attn, verbose=False,
             )
         except ValueError as e:
             raise BackendUnavailable(f"cannot load the model {model_path}: {e}") from e
@@ -199,5 +199,5 @@ def get_llm(settings) -> LLM:
         from rag.models import resolve_model_path
 
         path = resolve_model_path(settings.llm_model, settings.models_dir)
-        return LlamaCppLLM(path, n_ctx=settings.llm_context, n_threads=settings.llm_threads)
+        return LlamaCppLLM(path, settings.llm_context, settings.llm_threads, settings.llm_flash_attn)
     raise BackendUnavailable(f"unknown RAG_LLM_BACKEND {backend!r}: use llamacpp, openai or fake")

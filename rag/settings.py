@@ -45,7 +45,7 @@ class Settings(BaseSettings):
     models_dir: Path = Path("models")
 
     # Retrieval and answers.
-    top_k: int = 5
+    top_k: int = 7
     candidates: int = 20
     rrf_k: int = 60
     dense_weight: float = 1.0
@@ -53,7 +53,7 @@ class Settings(BaseSettings):
     focus_documents: int = 5  # documents ranked as a whole; the word search and a second vector search run inside
     focus_weight: float = 1.0
     min_relevance: float = 0.2
-    context_tokens: int = 300
+    context_tokens: int = 400
     refusal_threshold: float = Field(0.3, description="refuse when P(reply starts NOT FOUND) >= this; 1 = off")
 
     # Uploads.

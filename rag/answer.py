@@ -104,6 +104,12 @@ class AnswerService:
         self.llm = llm
         self.settings = settings
 
+    def warm_up(self) -> None:
+        """Load both models and read the fixed instructions into the model's cache, so the first question
+        is as fast as the rest."""
+        self.retriever.embedder.embed(["warm-up"])
+        self.llm.start_probability(build_prompt("", []), NOT_FOUND)
+
     def standalone_question(self, messages: list[dict[str, str]]) -> str:
         question = messages[-1]["content"]
         history = [m for m in messages[:-1] if m["role"] in ("user", "assistant")]

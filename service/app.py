@@ -15,12 +15,12 @@ from service.routes import chat, documents, health
 log = logging.getLogger(__name__)
 
 
-def create_app(services: Services, preload_llm: bool = False) -> FastAPI:
+def create_app(services: Services, warm_up: bool = False) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         services.jobs.start()
-        if preload_llm:
-            services.llm  # noqa: B018 - load the model before the first question
+        if warm_up:
+            services.answers.warm_up()
         yield
         services.jobs.stop()
 

@@ -44,7 +44,7 @@ def serve(
     except RagError as e:
         fail(str(e))
     try:
-        uvicorn.run(create_app(services, preload_llm=True), host=host, port=port, log_level="info")
+        uvicorn.run(create_app(services, warm_up=True), host=host, port=port, log_level="info")
     finally:
         lock.release()
 

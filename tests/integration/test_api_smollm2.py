@@ -75,3 +75,17 @@ def test_stream_events_are_well_formed(client):
     streamed = "".join(data["text"] for _, data in events[:-1]).strip()
     assert done["refused"] or streamed == done["answer"]
     assert done["timings"]["first_token_s"] <= done["timings"]["total_s"]
+
+
+def test_warm_up_loads_both_models_and_caches_the_instructions(settings, embedder, smollm2):
+    from rag.answer import SYSTEM
+    from service.app import create_app
+    from service.container import build_services
+
+    smollm2._llama.reset()  # noqa: SLF001 - start from an empty KV cache
+    embedder.__dict__.pop("model", None)  # and an embedder that has not loaded its model yet
+    with TestClient(create_app(build_services(settings, embedder, smollm2), warm_up=True)):
+        assert "model" in embedder.__dict__
+        cached = smollm2._llama.n_tokens  # noqa: SLF001
+        instructions = len(smollm2._llama.tokenize(SYSTEM.encode(), add_bos=False))  # noqa: SLF001
+        assert cached > instructions

@@ -8,7 +8,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 
-from rag.errors import RagError
+from rag.errors import BackendUnavailable, RagError
 from service.container import Services
 from service.routes import chat, documents, health
 
@@ -20,7 +20,11 @@ def create_app(services: Services, warm_up: bool = False) -> FastAPI:
     async def lifespan(app: FastAPI):
         services.jobs.start()
         if warm_up:
-            services.answers.warm_up()
+            answers = services.answers  # a local model that cannot load fails here, at start
+            try:
+                answers.warm_up()
+            except BackendUnavailable as e:  # an LLM server that is not up yet: serve, answer 503 until it is
+                log.warning("warm-up skipped: %s", e)
         yield
         services.jobs.stop()
 

@@ -200,7 +200,7 @@ def test_llm_server_down_is_503(settings, embedder):
 
     settings.llm_backend, settings.llm_url = "openai", "http://127.0.0.1:9"
     services = build_services(settings, embedder)
-    with TestClient(create_app(services)) as client:
+    with TestClient(create_app(services, warm_up=True)) as client:  # the service starts all the same
         wait_for(client, upload(client, sample("employee-handbook.md")).json()["job_id"])
         response = client.post("/chat", json={"question": "How many vacation days?"})
     assert response.status_code == 503

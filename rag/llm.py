@@ -22,6 +22,11 @@ class LLM(Protocol):
         """Probability that the reply starts with `start`; None when the backend cannot tell."""
         ...
 
+    def mean_logprob(self, messages: Messages, text: str) -> float | None:
+        """Mean log-probability of `text` (in the last message) given what precedes it; None when the
+        backend cannot tell."""
+        ...
+
 
 def generate(llm: LLM, messages: Messages, max_tokens: int, stop: list[str] | None = None) -> str:
     return "".join(llm.stream(messages, max_tokens, stop))
@@ -71,10 +76,26 @@ class LlamaCppLLM:
                 if text:
                     yield text
 
+    def _reuse_cache(self, tokens: list[int], keep_last: int) -> None:
+        """Keep the cached prefix shared with `tokens`, leaving at least their last `keep_last` to evaluate."""
+        llama = self._llama
+        same = 0
+        for a, b in zip(llama.input_ids[: llama.n_tokens].tolist(), tokens):
+            if a != b:
+                break
+            same += 1
+        llama.n_tokens = min(same, len(tokens) - keep_last)
+
+    def _logits(self, index: int):
+        import llama_cpp
+        import numpy as np
+
+        pointer = llama_cpp.llama_get_logits_ith(self._llama.ctx, index)
+        return np.ctypeslib.as_array(pointer, shape=(self._llama.n_vocab(),)).astype(np.float64)
+
     def start_probability(self, messages: Messages, start: str) -> float:
         """Probability that the reply begins with `start` (its first token), read from the logits of the
         prompt's last position; the prompt stays cached for the generation that follows."""
-        import llama_cpp
         import numpy as np
 
         tokens, _ = self._tokens(messages)
@@ -85,19 +106,55 @@ class LlamaCppLLM:
             if (ids := llama.tokenize(variant.encode("utf-8"), add_bos=False, special=False))
         }
         with self._lock:
-            cached = llama.input_ids[: llama.n_tokens].tolist()
-            same = 0
-            for a, b in zip(cached, tokens):
-                if a != b:
-                    break
-                same += 1
-            llama.n_tokens = min(same, len(tokens) - 1)
+            self._reuse_cache(tokens, keep_last=1)
             llama.eval(tokens[llama.n_tokens :])
-            pointer = llama_cpp.llama_get_logits_ith(llama.ctx, -1)
-            logits = np.ctypeslib.as_array(pointer, shape=(llama.n_vocab(),)).astype(np.float64)
+            logits = self._logits(-1)
         probabilities = np.exp(logits - logits.max())
         probabilities /= probabilities.sum()
         return float(sum(probabilities[i] for i in candidates))
+
+    def mean_logprob(self, messages: Messages, text: str) -> float | None:
+        """Mean log-probability of the tokens of `text`, where it last occurs in the last message, given
+        everything before it. The whole prompt is read once and stays cached for what follows."""
+        import llama_cpp
+        import numpy as np
+
+        tokens, _ = self._tokens(messages)
+        llama = self._llama
+        formatted = self._formatter(messages=messages).prompt
+        at = formatted.rfind(text)
+        if not text or at < 0:
+            return None
+        head = formatted[:at].rstrip(" ")
+        start = len(llama.tokenize(head.encode("utf-8"), add_bos=False, special=True))
+        span = llama.tokenize(formatted[len(head) : at + len(text)].encode("utf-8"), add_bos=False, special=False)
+        rest = tokens[start - 1 :]  # from the token before the text, which predicts its first token
+        if start < 1 or tokens[start : start + len(span)] != span or len(rest) > llama.n_batch:
+            return None  # the text does not fall on token boundaries here, or is too long for one batch
+        with self._lock:
+            self._reuse_cache(tokens, keep_last=len(rest))
+            llama.eval(tokens[llama.n_tokens : start - 1])
+            n_past = llama.n_tokens
+            batch = llama_cpp.llama_batch_init(len(rest), 0, 1)
+            try:
+                for i, token in enumerate(rest):
+                    batch.token[i], batch.pos[i], batch.n_seq_id[i] = token, n_past + i, 1
+                    batch.seq_id[i][0] = 0
+                    batch.logits[i] = i < len(span) or i == len(rest) - 1
+                batch.n_tokens = len(rest)
+                if llama_cpp.llama_decode(llama.ctx, batch) != 0:
+                    raise BackendUnavailable("llama.cpp could not read the prompt")
+                scores = []
+                for i in range(len(span)):
+                    logits = self._logits(i)
+                    top = logits.max()
+                    scores.append(logits[span[i]] - top - np.log(np.exp(logits - top).sum()))
+            finally:
+                llama_cpp.llama_batch_free(batch)
+            llama.input_ids[n_past : n_past + len(rest)] = rest
+            llama.n_tokens = n_past + len(rest)
+            llama._requires_eval = False  # noqa: SLF001 - the last position's logits are live, as after eval()
+        return float(np.mean(scores))
 
 
 class OpenAICompatibleLLM:
@@ -155,23 +212,31 @@ class OpenAICompatibleLLM:
         first = start.split()[0].upper()
         return sum(math.exp(t["logprob"]) for t in top if t["token"].strip() and first.startswith(t["token"].strip().upper()))
 
+    def mean_logprob(self, messages, text):
+        return None  # chat endpoints do not score the prompt's own tokens
+
 
 class FakeLLM:
     """Deterministic stand-in: replies queued with enqueue(), otherwise quotes the first source.
 
     Every prompt it receives is kept in .history for assertions; `refusal_chance` is what
-    start_probability answers.
+    start_probability answers and `question_logprob` what mean_logprob answers.
     """
 
     name = "fake"
 
-    def __init__(self, replies: list[str] | None = None, refusal_chance: float = 0.0):
+    def __init__(self, replies: list[str] | None = None, refusal_chance: float = 0.0,
+                 question_logprob: float | None = None):
         self.replies = list(replies or [])
         self.refusal_chance = refusal_chance
+        self.question_logprob = question_logprob
         self.history: list[Messages] = []
 
     def start_probability(self, messages, start):
         return self.refusal_chance
+
+    def mean_logprob(self, messages, text):
+        return self.question_logprob
 
     def enqueue(self, *replies: str) -> None:
         self.replies.extend(replies)

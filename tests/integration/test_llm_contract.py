@@ -71,3 +71,35 @@ def test_max_tokens_bounds_the_reply(llm):
 def test_unreachable_server_is_backend_unavailable():
     with pytest.raises(BackendUnavailable, match="cannot reach"):
         generate(OpenAICompatibleLLM(f"http://127.0.0.1:{free_port()}", "m"), MESSAGES, max_tokens=4)
+
+
+def test_mean_logprob_scores_the_question_after_the_sources(llm):
+    question = "What colour is the sky?"
+    before = generate(llm, MESSAGES, max_tokens=16)
+    expected = llm.mean_logprob(MESSAGES, question)
+    assert generate(llm, MESSAGES, max_tokens=16) == before  # the cached prompt is not corrupted
+    if isinstance(llm, LlamaCppLLM):
+        odd = MESSAGES[-1]["content"].replace("the sky?", "the zebra's trombone?")
+        unexpected = llm.mean_logprob([MESSAGES[0], {"role": "user", "content": odd}], "What colour is the zebra's trombone?")
+        assert expected < 0 and unexpected < expected - 0.5
+        assert llm.mean_logprob(MESSAGES, "not in the prompt") is None
+    else:
+        assert expected is None or expected <= 0
+
+
+def test_mean_logprob_is_the_models_own_reading():
+    """Checked against llama.cpp scoring every position of the same prompt."""
+    import numpy as np
+    from llama_cpp import Llama
+
+    llm = LlamaCppLLM(smollm2_path(), n_ctx=2048, flash_attn=False)
+    tokens, _ = llm._tokens(MESSAGES)  # noqa: SLF001
+    reference = Llama(model_path=str(smollm2_path()), n_ctx=512, logits_all=True, verbose=False)
+    reference.eval(tokens)
+    span = reference.tokenize(b" What colour is the sky?", add_bos=False, special=False)
+    start = max(i for i in range(len(tokens)) if tokens[i : i + len(span)] == span)
+    scores = []
+    for j, token in enumerate(span):
+        logits = np.array(reference.scores[start + j - 1], dtype=np.float64)
+        scores.append(logits[token] - logits.max() - np.log(np.exp(logits - logits.max()).sum()))
+    assert llm.mean_logprob(MESSAGES, "What colour is the sky?") == pytest.approx(np.mean(scores), abs=1e-4)

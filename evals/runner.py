@@ -24,6 +24,7 @@ class Row:
     answer: str | None = None
     refused: bool | None = None
     refusal_probability: float | None = None
+    question_logprob: float | None = None
     em: float | None = None
     f1: float | None = None
     answer_s: float | None = None
@@ -105,6 +106,7 @@ def evaluate(
             row.first_token_s = answer.timings.get("first_token_s")
             row.refused = answer.refused
             row.refusal_probability = answer.refusal_probability
+            row.question_logprob = answer.question_logprob
             row.answer = answer.answer
             if not q.unanswerable:
                 text = "" if answer.refused else strip_citations(answer.answer)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from rag.chunks import Chunk
 from rag.llm import LLM, generate
+from rag.models import question_logprob_floor
 from rag.retrieval import Retriever
 
 REFUSAL = "The documents do not contain an answer to this question."
@@ -52,6 +53,7 @@ class Answer:
     timings: dict[str, float] = field(default_factory=dict)
     model: str = ""
     refusal_probability: float | None = None  # the model's own chance of starting with NOT FOUND
+    question_logprob: float | None = None  # how expected the question's words are after the sources
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -103,6 +105,7 @@ class AnswerService:
         self.retriever = retriever
         self.llm = llm
         self.settings = settings
+        self.min_question_logprob = question_logprob_floor(settings, llm.name)
 
     def warm_up(self) -> None:
         """Load both models and read the fixed instructions into the model's cache, so the first question
@@ -145,14 +148,20 @@ class AnswerService:
             return
         at = time.perf_counter()
         prompt = build_prompt(question, passages)
+        # Read first: it evaluates the whole prompt, which start_probability then finds cached.
+        likelihood = self.llm.mean_logprob(prompt, question) if self.min_question_logprob is not None else None
         chance = self.llm.start_probability(prompt, NOT_FOUND)
-        if chance is not None and chance >= self.settings.refusal_threshold:
-            # The model leans towards "not found" even if another start is likelier: small models answer
-            # unanswerable questions with a confident-looking guess, so trust the hesitation.
+        if (chance is not None and chance >= self.settings.refusal_threshold) or (
+            likelihood is not None and likelihood < self.min_question_logprob
+        ):
+            # Small models answer unanswerable questions with a confident-looking guess. Trust their
+            # hesitation even if another start is likelier, and refuse a question whose words are unexpected
+            # after the sources (SQuAD-style unanswerables swap an entity or a negation into a question).
             timings["generation_s"] = round(time.perf_counter() - at, 3)
             timings["total_s"] = round(time.perf_counter() - started, 3)
             yield {"type": "token", "text": REFUSAL}
-            yield {"type": "done", **Answer(REFUSAL, True, [], question, timings, self.llm.name, chance).to_dict()}
+            yield {"type": "done", **Answer(REFUSAL, True, [], question, timings, self.llm.name, chance,
+                                            likelihood).to_dict()}
             return
         pieces: list[str] = []
         for piece in self.llm.stream(prompt, self.settings.max_answer_tokens):
@@ -168,7 +177,7 @@ class AnswerService:
             text = f"{text} " + " ".join(f"[{c.number}]" for c in citations)
         answer = Answer(
             REFUSAL if refused else text, refused, citations, question, timings,
-            self.llm.name, chance,
+            self.llm.name, chance, likelihood,
         )
         timings["total_s"] = round(time.perf_counter() - started, 3)
         yield {"type": "done", **answer.to_dict()}

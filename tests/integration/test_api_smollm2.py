@@ -89,3 +89,17 @@ def test_warm_up_loads_both_models_and_caches_the_instructions(settings, embedde
         cached = smollm2._llama.n_tokens  # noqa: SLF001
         instructions = len(smollm2._llama.tokenize(SYSTEM.encode(), add_bos=False))  # noqa: SLF001
         assert cached > instructions
+
+
+def test_question_likelihood_is_read_from_the_model_and_can_refuse(settings, embedder, smollm2):
+    from service.app import create_app
+    from service.container import build_services
+
+    question = "How many days of paid vacation does an employee get?"
+    strict = settings.model_copy(update={"min_question_logprob": 0.0})  # every question is less likely than that
+    with TestClient(create_app(build_services(strict, embedder, smollm2))) as client:
+        handbook = ("employee-handbook.md", (SAMPLES / "employee-handbook.md").read_bytes())
+        assert wait_for(client, upload(client, handbook).json()["job_id"])["status"] == "done"
+        answer = client.post("/chat", json={"question": question}).json()
+    assert answer["refused"] is True and answer["question_logprob"] < 0
+    assert answer["refusal_probability"] is not None  # the model was still asked, on the same cached prompt

@@ -95,3 +95,23 @@ def test_hesitant_model_is_taken_at_its_word():
     answer = AnswerService(FixedRetriever(Retrieved(PASSAGES, 0.6)), sure, settings).ask(
         [{"role": "user", "content": "Capital?"}], "c")
     assert not answer.refused and answer.answer == "Paris [1]"
+
+
+def test_unexpected_question_is_refused_before_generating():
+    settings = Settings(_env_file=None, min_question_logprob=-3.0)
+    odd = FakeLLM(["Paris [1]"], question_logprob=-3.5)
+    answer = AnswerService(FixedRetriever(Retrieved(PASSAGES, 0.6)), odd, settings).ask(
+        [{"role": "user", "content": "Capital?"}], "c")
+    assert answer.refused and answer.question_logprob == -3.5 and odd.replies == ["Paris [1]"]
+    expected = FakeLLM(["Paris [1]"], question_logprob=-2.5)
+    answer = AnswerService(FixedRetriever(Retrieved(PASSAGES, 0.6)), expected, settings).ask(
+        [{"role": "user", "content": "Capital?"}], "c")
+    assert not answer.refused and answer.question_logprob == -2.5
+
+
+def test_question_check_is_off_when_the_backend_cannot_score():
+    settings = Settings(_env_file=None, min_question_logprob=-3.0)
+    llm = FakeLLM(["Paris [1]"], question_logprob=None)
+    answer = AnswerService(FixedRetriever(Retrieved(PASSAGES, 0.6)), llm, settings).ask(
+        [{"role": "user", "content": "Capital?"}], "c")
+    assert not answer.refused and answer.question_logprob is None

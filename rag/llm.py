@@ -86,6 +86,10 @@ class LlamaCppLLM:
             same += 1
         llama.n_tokens = min(same, len(tokens) - keep_last)
 
+    def _is_cached(self, tokens: list[int]) -> bool:
+        llama = self._llama
+        return llama.n_tokens == len(tokens) and not llama._requires_eval and llama.input_ids[: len(tokens)].tolist() == tokens  # noqa: SLF001
+
     def _logits(self, index: int):
         import llama_cpp
         import numpy as np
@@ -106,8 +110,9 @@ class LlamaCppLLM:
             if (ids := llama.tokenize(variant.encode("utf-8"), add_bos=False, special=False))
         }
         with self._lock:
-            self._reuse_cache(tokens, keep_last=1)
-            llama.eval(tokens[llama.n_tokens :])
+            if not self._is_cached(tokens):  # else the last decode ended on this prompt: its logits are live
+                self._reuse_cache(tokens, keep_last=1)
+                llama.eval(tokens[llama.n_tokens :])
             logits = self._logits(-1)
         probabilities = np.exp(logits - logits.max())
         probabilities /= probabilities.sum()
@@ -128,31 +133,32 @@ class LlamaCppLLM:
         head = formatted[:at].rstrip(" ")
         start = len(llama.tokenize(head.encode("utf-8"), add_bos=False, special=True))
         span = llama.tokenize(formatted[len(head) : at + len(text)].encode("utf-8"), add_bos=False, special=False)
-        rest = tokens[start - 1 :]  # from the token before the text, which predicts its first token
-        if start < 1 or tokens[start : start + len(span)] != span or len(rest) > llama.n_batch:
-            return None  # the text does not fall on token boundaries here, or is too long for one batch
+        if start < 1 or tokens[start : start + len(span)] != span or len(tokens) - start + 1 > llama.n_batch:
+            return None  # the text does not fall on token boundaries here, or is too far from the end
         with self._lock:
-            self._reuse_cache(tokens, keep_last=len(rest))
-            llama.eval(tokens[llama.n_tokens : start - 1])
+            self._reuse_cache(tokens, keep_last=len(tokens) - start + 1)
+            llama.eval(tokens[llama.n_tokens : max(0, len(tokens) - llama.n_batch)])  # usually nothing: the rest fits
             n_past = llama.n_tokens
+            rest = tokens[n_past:]  # one batch, one pass over the weights
+            first = start - 1 - n_past  # the position that predicts the text's first token
             batch = llama_cpp.llama_batch_init(len(rest), 0, 1)
             try:
                 for i, token in enumerate(rest):
                     batch.token[i], batch.pos[i], batch.n_seq_id[i] = token, n_past + i, 1
                     batch.seq_id[i][0] = 0
-                    batch.logits[i] = i < len(span) or i == len(rest) - 1
+                    batch.logits[i] = first <= i < first + len(span) or i == len(rest) - 1
                 batch.n_tokens = len(rest)
                 if llama_cpp.llama_decode(llama.ctx, batch) != 0:
                     raise BackendUnavailable("llama.cpp could not read the prompt")
                 scores = []
-                for i in range(len(span)):
-                    logits = self._logits(i)
+                for i, token in enumerate(span):
+                    logits = self._logits(first + i)
                     top = logits.max()
-                    scores.append(logits[span[i]] - top - np.log(np.exp(logits - top).sum()))
+                    scores.append(logits[token] - top - np.log(np.exp(logits - top).sum()))
             finally:
                 llama_cpp.llama_batch_free(batch)
-            llama.input_ids[n_past : n_past + len(rest)] = rest
-            llama.n_tokens = n_past + len(rest)
+            llama.input_ids[n_past : len(tokens)] = rest
+            llama.n_tokens = len(tokens)
             llama._requires_eval = False  # noqa: SLF001 - the last position's logits are live, as after eval()
         return float(np.mean(scores))
 

@@ -76,7 +76,9 @@ def test_unreachable_server_is_backend_unavailable():
 def test_mean_logprob_scores_the_question_after_the_sources(llm):
     question = "What colour is the sky?"
     before = generate(llm, MESSAGES, max_tokens=16)
+    chance = llm.start_probability(MESSAGES, "NOT FOUND")  # after a generation: the prompt is read again
     expected = llm.mean_logprob(MESSAGES, question)
+    assert llm.start_probability(MESSAGES, "NOT FOUND") == pytest.approx(chance, rel=1e-3)  # from the same read
     assert generate(llm, MESSAGES, max_tokens=16) == before  # the cached prompt is not corrupted
     if isinstance(llm, LlamaCppLLM):
         odd = MESSAGES[-1]["content"].replace("the sky?", "the zebra's trombone?")
@@ -87,13 +89,31 @@ def test_mean_logprob_scores_the_question_after_the_sources(llm):
         assert expected is None or expected <= 0
 
 
-def test_mean_logprob_is_the_models_own_reading():
+def long_messages(llm, length):
+    """MESSAGES with sources padded until the prompt is `length` tokens or just over."""
+    sources = ""
+    while True:
+        messages = [MESSAGES[0], {"role": "user", "content": f"Sources:\n\n[1] notes.txt\n{sources}The sky is blue."
+                                                               "\n\nQuestion: What colour is the sky?"}]
+        if len(llm._tokens(messages)[0]) >= length:  # noqa: SLF001
+            return messages
+        sources += "The sea is grey. "
+
+
+@pytest.mark.parametrize("length", [0, 500], ids=["short", "just under one batch"])
+@pytest.mark.parametrize("cached", [False, True], ids=["fresh", "sources cached"])
+def test_mean_logprob_is_the_models_own_reading(length, cached):
     """Checked against llama.cpp scoring every position of the same prompt."""
     import numpy as np
     from llama_cpp import Llama
 
     llm = LlamaCppLLM(smollm2_path(), n_ctx=2048, flash_attn=False)
-    tokens, _ = llm._tokens(MESSAGES)  # noqa: SLF001
+    messages = long_messages(llm, length)
+    if cached:  # the same sources with another question were read just before
+        other = messages[-1]["content"].replace("the sky?", "the sea?")
+        llm.mean_logprob([messages[0], {"role": "user", "content": other}], "What colour is the sea?")
+    tokens, _ = llm._tokens(messages)  # noqa: SLF001
+    assert len(tokens) < 512
     reference = Llama(model_path=str(smollm2_path()), n_ctx=512, logits_all=True, verbose=False)
     reference.eval(tokens)
     span = reference.tokenize(b" What colour is the sky?", add_bos=False, special=False)
@@ -102,4 +122,4 @@ def test_mean_logprob_is_the_models_own_reading():
     for j, token in enumerate(span):
         logits = np.array(reference.scores[start + j - 1], dtype=np.float64)
         scores.append(logits[token] - logits.max() - np.log(np.exp(logits - logits.max()).sum()))
-    assert llm.mean_logprob(MESSAGES, "What colour is the sky?") == pytest.approx(np.mean(scores), abs=1e-4)
+    assert llm.mean_logprob(messages, "What colour is the sky?") == pytest.approx(np.mean(scores), abs=1e-4)

@@ -156,7 +156,7 @@ class AnswerService:
         ):
             # Small models answer unanswerable questions with a confident-looking guess. Trust their
             # hesitation even if another start is likelier, and refuse a question whose words are unexpected
-            # after the sources (SQuAD-style unanswerables swap an entity or a negation into a question).
+            # after the sources (a swapped name or an added negation makes a near-miss question unlikely).
             timings["generation_s"] = round(time.perf_counter() - at, 3)
             timings["total_s"] = round(time.perf_counter() - started, 3)
             yield {"type": "token", "text": REFUSAL}

@@ -87,8 +87,10 @@ class LlamaCppLLM:
         llama.n_tokens = min(same, len(tokens) - keep_last)
 
     def _is_cached(self, tokens: list[int]) -> bool:
+        """The last decode ended on exactly these tokens, so its last logits are theirs."""
         llama = self._llama
-        return llama.n_tokens == len(tokens) and not llama._requires_eval and llama.input_ids[: len(tokens)].tolist() == tokens  # noqa: SLF001
+        fresh = not llama._requires_eval  # noqa: SLF001 - set when the cache is reset, restored or cut
+        return fresh and llama.n_tokens == len(tokens) and llama.input_ids[: len(tokens)].tolist() == tokens
 
     def _logits(self, index: int):
         import llama_cpp
@@ -110,7 +112,7 @@ class LlamaCppLLM:
             if (ids := llama.tokenize(variant.encode("utf-8"), add_bos=False, special=False))
         }
         with self._lock:
-            if not self._is_cached(tokens):  # else the last decode ended on this prompt: its logits are live
+            if not self._is_cached(tokens):
                 self._reuse_cache(tokens, keep_last=1)
                 llama.eval(tokens[llama.n_tokens :])
             logits = self._logits(-1)

@@ -82,7 +82,8 @@ def test_mean_logprob_scores_the_question_after_the_sources(llm):
     assert generate(llm, MESSAGES, max_tokens=16) == before  # the cached prompt is not corrupted
     if isinstance(llm, LlamaCppLLM):
         odd = MESSAGES[-1]["content"].replace("the sky?", "the zebra's trombone?")
-        unexpected = llm.mean_logprob([MESSAGES[0], {"role": "user", "content": odd}], "What colour is the zebra's trombone?")
+        odd_question = "What colour is the zebra's trombone?"
+        unexpected = llm.mean_logprob([MESSAGES[0], {"role": "user", "content": odd}], odd_question)
         assert expected < 0 and unexpected < expected - 0.5
         assert llm.mean_logprob(MESSAGES, "not in the prompt") is None
     else:

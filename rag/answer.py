@@ -63,12 +63,22 @@ def is_refusal(text: str) -> bool:
     return not text.strip() or bool(_REFUSAL_PATTERNS.search(text))
 
 
+def by_document(passages: list[Chunk]) -> list[Chunk]:
+    """Each document's passages side by side (best first), documents in the order of their best passage."""
+    order = {d: n for n, d in enumerate(dict.fromkeys(p.document_id for p in passages))}
+    return sorted(passages, key=lambda p: order[p.document_id])
+
+
 def build_prompt(question: str, passages: list[Chunk]) -> list[dict[str, str]]:
-    sources = "\n\n".join(
-        f"[{i}] ({', '.join(filter(None, [Path(p.source).stem, f'page {p.page}' if p.page else '', p.headings]))})"
-        f"\n{p.text.strip()}"
-        for i, p in enumerate(passages, start=1)
-    )
+    """Numbered passages under their document's name, written once per run of passages from one document:
+    every prompt token costs reading time."""
+    blocks: list[list[str]] = []
+    for i, p in enumerate(passages, start=1):
+        if i == 1 or p.document_id != passages[i - 2].document_id:
+            blocks.append([f"Document: {Path(p.source).stem}"])
+        where = ", ".join(filter(None, [f"page {p.page}" if p.page else "", p.headings]))
+        blocks[-1].append(f"[{i}] {f'({where}) ' if where else ''}{p.text.strip()}")
+    sources = "\n\n".join("\n".join(block) for block in blocks)
     return [
         {"role": "system", "content": SYSTEM},
         {"role": "user", "content": f"Sources:\n\n{sources}\n\nQuestion: {question}"},
@@ -140,7 +150,7 @@ class AnswerService:
         at = time.perf_counter()
         retrieved = self.retriever.retrieve(question, collection, top_k, document_ids)
         timings["retrieval_s"] = round(time.perf_counter() - at, 3)
-        passages = retrieved.passages
+        passages = by_document(retrieved.passages)
         if not passages or retrieved.best_similarity < self.settings.min_relevance:
             timings["total_s"] = round(time.perf_counter() - started, 3)
             yield {"type": "token", "text": REFUSAL}

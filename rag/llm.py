@@ -254,7 +254,7 @@ class FakeLLM:
         if self.replies:
             reply = self.replies.pop(0)
         else:
-            match = re.search(r"\[1\][^\n]*\n(.+?)(?:\.|\n|$)", messages[-1]["content"])
+            match = re.search(r"\[1\] (?:\([^)\n]*\) )?(.+?)(?:\.|\n|$)", messages[-1]["content"])
             reply = f"{match.group(1).strip()} [1]" if match else "I don't know."
         for word in reply.split(" "):
             yield word + " "

@@ -1,6 +1,6 @@
 import pytest
 
-from rag.answer import REFUSAL, AnswerService, build_prompt, cite, is_refusal
+from rag.answer import REFUSAL, AnswerService, build_prompt, by_document, cite, is_refusal
 from rag.chunks import Chunk
 from rag.llm import FakeLLM
 from rag.retrieval import Retrieved
@@ -44,11 +44,23 @@ def test_answer_without_marker_cites_the_passage_it_drew_on():
     assert c.number == 2
 
 
-def test_prompt_numbers_sources_with_page():
-    prompt = build_prompt("Capital?", PASSAGES)
+def test_prompt_numbers_sources_under_their_document():
+    same_doc = Chunk(id="c3", document_id="d1", collection="c", source="/x/doc1.pdf", text="Lyon is smaller.",
+                     index=1, start=60, end=76, page=4)
+    prompt = build_prompt("Capital?", [PASSAGES[0], same_doc, PASSAGES[1]])
     assert prompt[0]["role"] == "system" and "NOT FOUND" in prompt[0]["content"]
-    assert "[1] (doc1, page 3)\nParis is the capital." in prompt[1]["content"]
-    assert prompt[1]["content"].endswith("Question: Capital?")
+    assert prompt[1]["content"] == (
+        "Sources:\n\n"
+        "Document: doc1\n[1] (page 3) Paris is the capital. It has 2 million people.\n[2] (page 4) Lyon is smaller.\n\n"
+        "Document: doc2\n[3] Berlin is the capital of Germany. It is large.\n\n"
+        "Question: Capital?"
+    )
+
+
+def test_passages_are_grouped_by_document_in_order_of_their_best():
+    a1, b1, a2, c1, b2 = (Chunk(id=i, document_id=i[0], collection="c", source=f"{i[0]}.txt", text=i, index=0,
+                                start=0, end=2) for i in ("a1", "b1", "a2", "c1", "b2"))
+    assert [p.id for p in by_document([a1, b1, a2, c1, b2])] == ["a1", "a2", "b1", "b2", "c1"]
 
 
 class FixedRetriever:

@@ -53,7 +53,7 @@ class Settings(BaseSettings):
     focus_documents: int = 5  # documents ranked as a whole; the word search and a second vector search run inside
     focus_weight: float = 1.0
     min_relevance: float = 0.2
-    context_tokens: int = 400
+    context_tokens: int = 340
     refusal_threshold: float = Field(0.3, description="refuse when P(reply starts NOT FOUND) >= this; 1 = off")
     min_question_logprob: float | None = Field(
         None, description="refuse when the question's mean token log-prob after the sources is below this; "

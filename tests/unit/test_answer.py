@@ -87,6 +87,16 @@ def test_answer_without_markers_gets_them_added():
     assert answer.answer == "Berlin [2]" and [c.number for c in answer.citations] == [2]
 
 
+def test_citation_numbers_follow_the_grouped_prompt():
+    lyon = Chunk(id="c3", document_id="d1", collection="c", source="/x/doc1.pdf", text="Lyon is smaller.",
+                 index=1, start=60, end=76, page=4)
+    llm = FakeLLM(["Lyon [2]"])
+    answer = AnswerService(FixedRetriever(Retrieved([PASSAGES[0], PASSAGES[1], lyon], 0.6)), llm,
+                           Settings(_env_file=None)).ask([{"role": "user", "content": "Smaller city?"}], "c")
+    assert "[2] (page 4) Lyon is smaller." in llm.history[0][1]["content"]
+    assert [(c.number, c.document_id, c.page) for c in answer.citations] == [(2, "d1", 4)]
+
+
 def test_model_refusal_and_answer():
     llm = FakeLLM(["NOT FOUND", "Paris [1]"])
     service = AnswerService(FixedRetriever(Retrieved(PASSAGES, 0.6)), llm, Settings(_env_file=None))

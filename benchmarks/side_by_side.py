@@ -100,7 +100,7 @@ def score(dataset, questions, retrieve, answer, generate: int):
     unanswerable = [r for r in rows if r["unanswerable"]]
     share = lambda key, rs: round(mean(bool(r[key]) for r in rs if key in r), 4) if any(key in r for r in rs) else None  # noqa: E731
     generated = [r for r in rows if "answer_s" in r]
-    retrieved_answerable = [r for r in answerable if "refused" in r and r.get("answer_hit")]
+    retrieved_answerable = [r for r in answerable if "refused" in r and r.get("answer_hit", r.get("doc_hit"))]
     return {
         "answer_recall": share("answer_hit", answerable), "doc_recall": share("doc_hit", answerable),
         "context_chars_max": max(r["context_chars"] for r in rows),

@@ -30,6 +30,11 @@ class Row:
     answer_s: float | None = None
     first_token_s: float | None = None
 
+    @property
+    def retrieved(self) -> bool:
+        """The answer was in the context; for long answers, which never occur verbatim, its document was."""
+        return bool(self.doc_hit if self.answer_hit is None else self.answer_hit)
+
 
 @dataclass
 class Result:
@@ -42,7 +47,7 @@ class Result:
         answerable = [r for r in self.rows if not r.unanswerable]
         unanswerable = [r for r in self.rows if r.unanswerable]
         generated = [r for r in answerable if r.refused is not None]
-        retrieved = [r for r in generated if r.answer_hit]
+        retrieved = [r for r in generated if r.retrieved]
         out = {
             "dataset": self.dataset, **self.config,
             "questions": len(self.rows), "answerable": len(answerable), "unanswerable": len(unanswerable),

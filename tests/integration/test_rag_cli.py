@@ -87,8 +87,8 @@ def test_eval_end_to_end_on_a_tiny_dataset(env):
     # k=1: each answerable question's single passage is its own document, holding the answer.
     assert (summary["questions"], summary["answerable"], summary["unanswerable"]) == (4, 3, 1)
     assert summary["answer_recall"] == 1.0 and summary["doc_recall"] == 1.0 and summary["mrr"] == 1.0
-    # The fake model quotes the first sentence of source 1, so F1 is known: a sentence that holds the
-    # answer among other words.
+    # The fake model quotes the first sentence of source 1, so F1 is known: none of those sentences
+    # holds its question's answer.
     rows = [json.loads(line) for line in (out / "rows.jsonl").read_text().splitlines()]
     assert [r["answer"] for r in rows[:3]] == [
         "Mount Etna is the tallest active volcano in Europe [1]",

@@ -1,6 +1,7 @@
 import pytest
 
 from evals.metrics import answer_in, exact_match, f1, first_hit_rank, normalize, percentile
+from evals.runner import Result, Row
 
 
 @pytest.mark.parametrize(
@@ -56,3 +57,17 @@ def test_percentile_interpolates():
     assert percentile(values, 100) == 4.0
     assert percentile(values, 95) == pytest.approx(3.85)
     assert percentile([], 50) == 0.0
+
+
+def test_answered_when_retrieved_counts_long_answers_by_their_document():
+    rows = [
+        Row("short, answer in context, answered", False, answer_hit=True, doc_hit=True, refused=False),
+        Row("short, answer missing though its document is there", False, answer_hit=False, doc_hit=True,
+            refused=True),
+        Row("long, document in context, refused", False, doc_hit=True, refused=True),
+        Row("long, document in context, answered", False, doc_hit=True, refused=False),
+        Row("long, document missing", False, doc_hit=False, refused=True),
+    ]
+    for row in rows:
+        row.answer_s, row.em, row.f1 = 1.0, 0.0, 0.0
+    assert Result("mixed", {}, rows).summary()["answered_when_retrieved"] == round(2 / 3, 4)

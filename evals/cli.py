@@ -41,7 +41,8 @@ def run_eval(settings, dataset_name, limit, k, models, docs, retrieval_only, pro
             name = model_settings.llm_model
         with tqdm(total=len(questions), desc=f"{dataset.name} {name or 'retrieval'}", disable=not progress) as bar:
             result = evaluate(dataset, questions, retriever, answers, k,
-                              {"model": name, "k": k, "context_tokens": settings.context_tokens},
+                              {"model": name, "k": k, "context_tokens": settings.context_tokens,
+                               "answer_style": settings.answer_style},
                               on_row=lambda row: bar.update(1))
         result.ingest = ingest_summary
         results.append(result)

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from evals.datasets import Dataset
 from evals.metrics import answer_in, exact_match, f1, first_hit_rank, mean, percentile
-from rag.answer import AnswerService
+from rag.answer import AnswerService, answer_style
 from rag.retrieval import Retriever
 
 COLLECTION = "eval"
@@ -16,6 +16,7 @@ COLLECTION = "eval"
 class Row:
     question: str
     unanswerable: bool
+    style: str = "short"
     answer_hit: bool | None = None
     doc_hit: bool | None = None
     reciprocal_rank: float = 0.0
@@ -53,6 +54,7 @@ class Result:
             "questions": len(self.rows), "answerable": len(answerable), "unanswerable": len(unanswerable),
             "answer_recall": _share(r.answer_hit for r in answerable if r.answer_hit is not None),
             "doc_recall": _share(r.doc_hit for r in answerable if r.doc_hit is not None),
+            "long_answers": _share(r.style == "long" for r in self.rows),
             "mrr": round(mean(r.reciprocal_rank for r in answerable), 4) if answerable else None,
             "context_chars_mean": round(mean(r.context_chars for r in self.rows)),
             "context_chars_max": max((r.context_chars for r in self.rows), default=0),
@@ -90,7 +92,8 @@ def evaluate(
     result = Result(dataset.name, config)
     short = dataset.answer_kind == "short"
     for q in questions:
-        row = Row(q.question, q.unanswerable)
+        style = answer_style(q.question, retriever.settings.answer_style)
+        row = Row(q.question, q.unanswerable, style)
         started = time.perf_counter()
         passages = retriever.retrieve(q.question, COLLECTION, k).passages
         row.retrieval_s = time.perf_counter() - started

@@ -15,11 +15,28 @@ REFUSAL = "The documents do not contain an answer to this question."
 NOT_FOUND = "NOT FOUND"
 
 # Small models answer best when asked for a short extractive answer and nothing else; the sources it used
-# are found afterwards (markers it writes are honoured, missing ones are added).
+# are found afterwards (markers it writes are honoured, missing ones are added). Questions that ask for an
+# explanation, a comparison or a change over time get a few sentences instead, and are refused only when the
+# sources say nothing about them: a phrase cannot answer them, and sources rarely answer them completely.
 SYSTEM = (
     "You answer questions using only the numbered sources the user gives you. "
     "Reply with the answer only: the shortest phrase from the sources that answers the question. "
     f"If the sources do not contain the answer, reply exactly: {NOT_FOUND}"
+)
+SYSTEM_LONG = (
+    "You answer questions using only the numbered sources the user gives you. "
+    "Reply in two or three sentences with the facts and figures from the sources that answer the question. "
+    f"If the sources say nothing about the question, reply exactly: {NOT_FOUND}"
+)
+_AUX = r"(?:has|have|had|do|does|did|is|are|was|were|can|could|might|may|would|should|will)"
+_OPEN_QUESTION = re.compile(
+    r"^\W*(?:why|describe|explain|summari[sz]e|outline|discuss|compare|contrast|elaborate|analy[sz]e|assess|"
+    rf"evaluate|examine|list)\b|^\W*how {_AUX}\b"
+    r"|\b(?:how|in what ways?) (?:\S+ ){0,10}?(?:changed?|evolved?|compared?|compares|relates?|correlates?|"
+    r"affect(?:ed|s)?|impact(?:ed|s)?|differ)\b"
+    r"|\b(?:changed?|evolved?|shifted|trended) over\b|\bover time\b|\btrends?\b|\brelationship between\b"
+    r"|,? and (?:what|how|why|which)\b|^\W*what (?:are|were) the (?:main|key|principal|major|primary) \w+s\b",
+    re.IGNORECASE,
 )
 REWRITE = (
     "Rewrite the user's last question as one standalone question that can be understood without the "
@@ -52,6 +69,7 @@ class Answer:
     question: str  # the standalone question used for retrieval
     timings: dict[str, float] = field(default_factory=dict)
     model: str = ""
+    style: str = "short"  # short: a phrase; long: a few sentences
     refusal_probability: float | None = None  # the model's own chance of starting with NOT FOUND
     question_logprob: float | None = None  # how expected the question's words are after the sources
 
@@ -63,13 +81,21 @@ def is_refusal(text: str) -> bool:
     return not text.strip() or bool(_REFUSAL_PATTERNS.search(text))
 
 
+def answer_style(question: str, style: str = "auto") -> str:
+    """short (a phrase) or long (a few sentences); auto picks long for questions a phrase cannot answer:
+    why and how-did questions, instructions (describe, compare...), changes and trends, several asks at once."""
+    if style != "auto":
+        return style
+    return "long" if _OPEN_QUESTION.search(question) else "short"
+
+
 def by_document(passages: list[Chunk]) -> list[Chunk]:
     """Each document's passages side by side (best first), documents in the order of their best passage."""
     order = {d: n for n, d in enumerate(dict.fromkeys(p.document_id for p in passages))}
     return sorted(passages, key=lambda p: order[p.document_id])
 
 
-def build_prompt(question: str, passages: list[Chunk]) -> list[dict[str, str]]:
+def build_prompt(question: str, passages: list[Chunk], style: str = "short") -> list[dict[str, str]]:
     """Numbered passages under their document's name, written once per run of passages from one document:
     every prompt token costs reading time."""
     blocks: list[list[str]] = []
@@ -80,7 +106,7 @@ def build_prompt(question: str, passages: list[Chunk]) -> list[dict[str, str]]:
         blocks[-1].append(f"[{i}] {f'({where}) ' if where else ''}{p.text.strip()}")
     sources = "\n\n".join("\n".join(block) for block in blocks)
     return [
-        {"role": "system", "content": SYSTEM},
+        {"role": "system", "content": SYSTEM_LONG if style == "long" else SYSTEM},
         {"role": "user", "content": f"Sources:\n\n{sources}\n\nQuestion: {question}"},
     ]
 
@@ -139,7 +165,7 @@ class AnswerService:
 
     def stream(
         self, messages: list[dict[str, str]], collection: str, top_k: int | None = None,
-        document_ids: list[str] | None = None,
+        document_ids: list[str] | None = None, style: str | None = None,
     ) -> Iterator[dict]:
         """Events: {"type": "token", "text"} ... then {"type": "done", **Answer}."""
         started = time.perf_counter()
@@ -147,6 +173,8 @@ class AnswerService:
         question = self.standalone_question(messages)
         if question != messages[-1]["content"]:
             timings["rewrite_s"] = round(time.perf_counter() - started, 3)
+        style = answer_style(question, style or self.settings.answer_style)
+        long = style == "long"
         at = time.perf_counter()
         retrieved = self.retriever.retrieve(question, collection, top_k, document_ids)
         timings["retrieval_s"] = round(time.perf_counter() - at, 3)
@@ -154,14 +182,15 @@ class AnswerService:
         if not passages or retrieved.best_similarity < self.settings.min_relevance:
             timings["total_s"] = round(time.perf_counter() - started, 3)
             yield {"type": "token", "text": REFUSAL}
-            yield {"type": "done", **Answer(REFUSAL, True, [], question, timings, self.llm.name).to_dict()}
+            yield {"type": "done", **Answer(REFUSAL, True, [], question, timings, self.llm.name, style).to_dict()}
             return
         at = time.perf_counter()
-        prompt = build_prompt(question, passages)
+        prompt = build_prompt(question, passages, style)
         # Read first: it evaluates the whole prompt, which start_probability then finds cached.
         likelihood = self.llm.mean_logprob(prompt, question) if self.min_question_logprob is not None else None
         chance = self.llm.start_probability(prompt, NOT_FOUND)
-        if (chance is not None and chance >= self.settings.refusal_threshold) or (
+        threshold = self.settings.long_refusal_threshold if long else self.settings.refusal_threshold
+        if (chance is not None and chance >= threshold) or (
             likelihood is not None and likelihood < self.min_question_logprob
         ):
             # Small models answer unanswerable questions with a confident-looking guess. Trust their
@@ -170,30 +199,35 @@ class AnswerService:
             timings["generation_s"] = round(time.perf_counter() - at, 3)
             timings["total_s"] = round(time.perf_counter() - started, 3)
             yield {"type": "token", "text": REFUSAL}
-            yield {"type": "done", **Answer(REFUSAL, True, [], question, timings, self.llm.name, chance,
+            yield {"type": "done", **Answer(REFUSAL, True, [], question, timings, self.llm.name, style, chance,
                                             likelihood).to_dict()}
             return
         pieces: list[str] = []
-        for piece in self.llm.stream(prompt, self.settings.max_answer_tokens):
+        max_tokens = self.settings.long_answer_tokens if long else self.settings.max_answer_tokens
+        # Below the threshold a long answer must not open with NOT FOUND: the model puts it first whenever
+        # the sources answer only part of the question, and its other openings share the rest.
+        avoid = NOT_FOUND if long and chance is not None else None
+        for piece in self.llm.stream(prompt, max_tokens, avoid_start=avoid):
             if not pieces:
                 timings["first_token_s"] = round(time.perf_counter() - started, 3)
             pieces.append(piece)
             yield {"type": "token", "text": piece}
         timings["generation_s"] = round(time.perf_counter() - at, 3)
         text = "".join(pieces).strip()
-        refused = is_refusal(text)
+        # A long answer may end on what the sources leave out: only its opening sentence can make it a refusal.
+        refused = is_refusal((_sentences(text) or [""])[0] if long else text)
         citations = [] if refused else cite(text, passages)
         if citations and not _CITATION.search(text):
             text = f"{text} " + " ".join(f"[{c.number}]" for c in citations)
         answer = Answer(
             REFUSAL if refused else text, refused, citations, question, timings,
-            self.llm.name, chance, likelihood,
+            self.llm.name, style, chance, likelihood,
         )
         timings["total_s"] = round(time.perf_counter() - started, 3)
         yield {"type": "done", **answer.to_dict()}
 
-    def ask(self, messages, collection, top_k=None, document_ids=None) -> Answer:
-        *_, done = self.stream(messages, collection, top_k, document_ids)
+    def ask(self, messages, collection, top_k=None, document_ids=None, style=None) -> Answer:
+        *_, done = self.stream(messages, collection, top_k, document_ids, style)
         done.pop("type")
         done["citations"] = [Citation(**c) for c in done["citations"]]
         return Answer(**done)

@@ -14,8 +14,11 @@ Messages = list[dict[str, str]]
 class LLM(Protocol):
     name: str
 
-    def stream(self, messages: Messages, max_tokens: int, stop: list[str] | None = None) -> Iterator[str]:
-        """The reply, piece by piece; greedy decoding so answers are reproducible."""
+    def stream(
+        self, messages: Messages, max_tokens: int, stop: list[str] | None = None, avoid_start: str | None = None,
+    ) -> Iterator[str]:
+        """The reply, piece by piece; greedy decoding so answers are reproducible. With `avoid_start` the
+        reply does not begin with that word, where the backend allows it."""
         ...
 
     def start_probability(self, messages: Messages, start: str) -> float | None:
@@ -66,9 +69,17 @@ class LlamaCppLLM:
         stop = formatted.stop if isinstance(formatted.stop, list) else [formatted.stop] if formatted.stop else []
         return tokens, stop
 
-    def stream(self, messages, max_tokens, stop=None):
+    def stream(self, messages, max_tokens, stop=None, avoid_start=None):
         tokens, template_stop = self._tokens(messages)
         with self._lock:  # one llama context: one generation at a time
+            if avoid_start:  # the first token is the likeliest one that does not begin `avoid_start`
+                logits = self._last_logits(tokens)
+                logits[list(self._start_tokens(avoid_start))] = -float("inf")
+                first = int(logits.argmax())
+                if first == self._llama.token_eos():
+                    return
+                yield self._llama.detokenize([first]).decode("utf-8", errors="ignore")
+                tokens, max_tokens = tokens + [first], max_tokens - 1
             for part in self._llama.create_completion(
                 tokens, max_tokens=max_tokens, temperature=0.0, stop=(stop or []) + template_stop, stream=True,
             ):
@@ -99,26 +110,33 @@ class LlamaCppLLM:
         pointer = llama_cpp.llama_get_logits_ith(self._llama.ctx, index)
         return np.ctypeslib.as_array(pointer, shape=(self._llama.n_vocab(),)).astype(np.float64)
 
+    def _start_tokens(self, start: str) -> set[int]:
+        """First tokens of the ways a reply can begin with `start`."""
+        return {
+            ids[0]
+            for variant in (start, " " + start, start.capitalize(), start.lower())
+            if (ids := self._llama.tokenize(variant.encode("utf-8"), add_bos=False, special=False))
+        }
+
+    def _last_logits(self, tokens: list[int]):
+        """Logits after the whole prompt, reading only what the cache does not hold (call under the lock)."""
+        llama = self._llama
+        if not self._is_cached(tokens):
+            self._reuse_cache(tokens, keep_last=1)
+            llama.eval(tokens[llama.n_tokens :])
+        return self._logits(-1)
+
     def start_probability(self, messages: Messages, start: str) -> float:
         """Probability that the reply begins with `start` (its first token), read from the logits of the
         prompt's last position; the prompt stays cached for the generation that follows."""
         import numpy as np
 
         tokens, _ = self._tokens(messages)
-        llama = self._llama
-        candidates = {
-            ids[0]
-            for variant in (start, " " + start, start.capitalize(), start.lower())
-            if (ids := llama.tokenize(variant.encode("utf-8"), add_bos=False, special=False))
-        }
         with self._lock:
-            if not self._is_cached(tokens):
-                self._reuse_cache(tokens, keep_last=1)
-                llama.eval(tokens[llama.n_tokens :])
-            logits = self._logits(-1)
+            logits = self._last_logits(tokens)
         probabilities = np.exp(logits - logits.max())
         probabilities /= probabilities.sum()
-        return float(sum(probabilities[i] for i in candidates))
+        return float(sum(probabilities[i] for i in self._start_tokens(start)))
 
     def mean_logprob(self, messages: Messages, text: str) -> float | None:
         """Mean log-probability of the tokens of `text`, where it last occurs in the last message, given
@@ -177,7 +195,7 @@ class OpenAICompatibleLLM:
             headers={"Authorization": f"Bearer {api_key}"} if api_key else {},
         )
 
-    def stream(self, messages, max_tokens, stop=None):
+    def stream(self, messages, max_tokens, stop=None, avoid_start=None):  # avoid_start: not in the chat API
         import httpx
 
         body = {"model": self.name, "messages": messages, "max_tokens": max_tokens, "temperature": 0, "stream": True}
@@ -239,6 +257,7 @@ class FakeLLM:
         self.refusal_chance = refusal_chance
         self.question_logprob = question_logprob
         self.history: list[Messages] = []
+        self.avoided: list[str | None] = []  # the avoid_start of each stream() call
 
     def start_probability(self, messages, start):
         return self.refusal_chance
@@ -249,8 +268,9 @@ class FakeLLM:
     def enqueue(self, *replies: str) -> None:
         self.replies.extend(replies)
 
-    def stream(self, messages, max_tokens, stop=None):
+    def stream(self, messages, max_tokens, stop=None, avoid_start=None):
         self.history.append(messages)
+        self.avoided.append(avoid_start)
         if self.replies:
             reply = self.replies.pop(0)
         else:

@@ -2,6 +2,7 @@
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -55,6 +56,12 @@ class Settings(BaseSettings):
     min_relevance: float = 0.2
     context_tokens: int = 340
     refusal_threshold: float = Field(0.3, description="refuse when P(reply starts NOT FOUND) >= this; 1 = off")
+    answer_style: Literal["auto", "short", "long"] = Field(
+        "auto", description="short (a phrase) | long (a few sentences) | auto: long for why/how/compare/trend questions"
+    )
+    long_answer_tokens: int = 128
+    long_refusal_threshold: float = Field(0.5, description="the same for long answers: partly answered "
+                                          "questions make the model hesitate more")
     min_question_logprob: float | None = Field(
         None, description="refuse when the question's mean token log-prob after the sources is below this; "
         "default: the bundled model's calibrated value (off for other models); -inf = off",

@@ -4,7 +4,7 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 from rich.console import Console
@@ -54,6 +54,9 @@ def ask(
     question: Annotated[str, typer.Argument(help="The question.")],
     collection: Annotated[str | None, typer.Option(help="Collection to search.")] = None,
     top_k: Annotated[int | None, typer.Option(min=1, max=20, help="Passages to use.")] = None,
+    style: Annotated[Literal["auto", "short", "long"] | None, typer.Option(
+        help="short: a phrase; long: a few sentences; auto: long for why/how/compare questions.",
+    )] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the whole answer as JSON.")] = False,
 ) -> None:
     """Answer a question from the documents (through the running service if one holds the store)."""
@@ -68,10 +71,10 @@ def ask(
             from service.container import build_services
 
             answer = build_services(settings).answers.ask(
-                [{"role": "user", "content": question}], collection, top_k
+                [{"role": "user", "content": question}], collection, top_k, style=style
             ).to_dict()
     except StoreBusy as e:
-        answer = _ask_running_service(str(e), question, collection, top_k)
+        answer = _ask_running_service(str(e), question, collection, top_k, style)
     except RagError as e:
         fail(str(e))
     if as_json:
@@ -83,7 +86,7 @@ def ask(
         out.print(f"  [{c['number']}] {c['name']}{page}: [dim]{c['excerpt']}[/dim]")
 
 
-def _ask_running_service(busy: str, question: str, collection: str, top_k: int | None) -> dict:
+def _ask_running_service(busy: str, question: str, collection: str, top_k: int | None, style: str | None) -> dict:
     import re
 
     import httpx
@@ -93,8 +96,8 @@ def _ask_running_service(busy: str, question: str, collection: str, top_k: int |
         fail(busy)
     url = match.group(1).replace("://0.0.0.0", "://127.0.0.1")
     try:
-        response = httpx.post(f"{url}/chat", json={"question": question, "collection": collection, "top_k": top_k},
-                              timeout=300)
+        body = {"question": question, "collection": collection, "top_k": top_k, "style": style}
+        response = httpx.post(f"{url}/chat", json=body, timeout=300)
     except httpx.HTTPError as e:
         fail(f"{busy}; and it did not answer: {e}")
     if response.status_code != 200:

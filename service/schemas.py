@@ -21,6 +21,10 @@ class ChatRequest(BaseModel):
     document_ids: list[str] | None = Field(None, description="Only search these documents.")
     top_k: int | None = Field(None, ge=1, le=20)
     stream: bool = Field(False, description="Server-sent events: `token` events, then one `done` event.")
+    style: Literal["auto", "short", "long"] | None = Field(
+        None, description="short: a phrase; long: a few sentences; auto: long for why/how/compare/trend "
+        "questions. Default: the server's RAG_ANSWER_STYLE.",
+    )
 
     @model_validator(mode="after")
     def one_question(self):
@@ -43,6 +47,7 @@ class ChatResponse(BaseModel):
     question: str = Field(description="The standalone question used for retrieval.")
     timings: dict[str, float]
     model: str
+    style: str = Field(description="short or long: the kind of answer given.")
     refusal_probability: float | None = Field(None, description="The model's chance of saying not found.")
     question_logprob: float | None = Field(
         None, description="Mean log-probability of the question's words after the sources; low means unexpected.",

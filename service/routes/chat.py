@@ -20,7 +20,9 @@ def chat(services: ServicesDep, request: ChatRequest):
     `done` event with the full response.
     """
     collection = check_collection(request.collection or services.settings.collection)
-    events = services.answers.stream(request.as_messages(), collection, request.top_k, request.document_ids)
+    events = services.answers.stream(
+        request.as_messages(), collection, request.top_k, request.document_ids, request.style
+    )
     if request.stream:
         first = next(events)  # errors before the first token still get a proper status code
 

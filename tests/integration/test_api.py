@@ -94,6 +94,17 @@ def test_model_saying_not_found_is_a_refusal(client, fake_llm):
     assert answer["refused"] and answer["answer"] == "The documents do not contain an answer to this question."
 
 
+def test_answer_style_can_be_asked_for(client, fake_llm):
+    from rag.answer import SYSTEM_LONG
+
+    wait_for(client, upload(client, sample("employee-handbook.md")).json()["job_id"])
+    fake_llm.enqueue("Employees get 25 vacation days a year [1]. Unused days carry over until March [1].", "25 days")
+    answer = client.post("/chat", json={"question": "How many vacation days do I get?", "style": "long"}).json()
+    assert answer["style"] == "long" and not answer["refused"] and fake_llm.history[-1][0]["content"] == SYSTEM_LONG
+    answer = client.post("/chat", json={"question": "How many vacation days do I get?"}).json()
+    assert answer["style"] == "short" and fake_llm.history[-1][0]["content"] != SYSTEM_LONG
+
+
 def test_follow_up_question_is_rewritten_before_retrieval(client, fake_llm):
     wait_for(client, upload(client, sample("employee-handbook.md")).json()["job_id"])
     fake_llm.enqueue("How long is parental leave?", "16 weeks [1]")
@@ -173,6 +184,7 @@ def test_bad_files_that_pass_the_upload_check_fail_in_the_job(client):
         ("post", "/chat", {}, 422),
         ("post", "/chat", {"question": ""}, 422),
         ("post", "/chat", {"question": "hi", "top_k": 0}, 422),
+        ("post", "/chat", {"question": "hi", "style": "essay"}, 422),
         ("post", "/chat", {"messages": [{"role": "assistant", "content": "hi"}]}, 422),
         ("post", "/chat", {"question": "hi", "collection": "no such/collection"}, 400),
         ("get", "/documents/nope", None, 404),
@@ -213,7 +225,7 @@ def test_backend_failing_mid_stream_ends_with_an_error_event(settings, embedder)
     from service.container import build_services
 
     class DropsOut(FakeLLM):
-        def stream(self, messages, max_tokens, stop=None):
+        def stream(self, messages, max_tokens, stop=None, avoid_start=None):
             yield "Partial "
             raise BackendUnavailable("the LLM server went away")
 

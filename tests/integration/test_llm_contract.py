@@ -63,6 +63,17 @@ def test_start_probability_is_a_probability_and_keeps_generation_intact(llm):
     assert generate(llm, MESSAGES, max_tokens=16) == before  # the cached prompt is not corrupted
 
 
+def test_avoid_start_changes_only_the_opening(llm):
+    before = generate(llm, MESSAGES, max_tokens=16)
+    opening = before.split()[0]
+    avoided = "".join(llm.stream(MESSAGES, max_tokens=16, avoid_start=opening))
+    if isinstance(llm, LlamaCppLLM):
+        assert avoided.strip() and not avoided.lstrip().startswith(opening)
+    else:  # the fake and chat servers cannot steer the first token: they reply as usual
+        assert avoided == before
+    assert generate(llm, MESSAGES, max_tokens=16) == before  # the cached prompt is not corrupted
+
+
 def test_max_tokens_bounds_the_reply(llm):
     long_request = [{"role": "user", "content": "Count from one to one hundred in words."}]
     assert len("".join(llm.stream(long_request, max_tokens=5)).split()) <= 8

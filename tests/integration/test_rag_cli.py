@@ -39,6 +39,11 @@ def test_ask_answers_with_citations(env):
     assert not answer["refused"] and answer["citations"][0]["name"] == "travel-expense-policy.pdf"
     text = CliRunner().invoke(app, ["ask", "What is the daily meal allowance abroad?"]).stdout
     assert "[1] travel-expense-policy.pdf, page 2" in text
+    assert answer["style"] == "short"
+    result = CliRunner().invoke(app, ["ask", "What is the daily meal allowance abroad?", "--style", "long", "--json"])
+    assert json.loads(result.stdout)["style"] == "long"
+    result = CliRunner().invoke(app, ["ask", "What is the daily meal allowance abroad?", "--style", "essay"])
+    assert result.exit_code == 2 and "essay" in result.output
 
 
 @pytest.mark.parametrize(
@@ -87,6 +92,7 @@ def test_eval_end_to_end_on_a_tiny_dataset(env):
     # k=1: each answerable question's single passage is its own document, holding the answer.
     assert (summary["questions"], summary["answerable"], summary["unanswerable"]) == (4, 3, 1)
     assert summary["answer_recall"] == 1.0 and summary["doc_recall"] == 1.0 and summary["mrr"] == 1.0
+    assert summary["long_answers"] == 0.0 and summary["answer_style"] == "auto"  # four factoid questions
     # The fake model quotes the first sentence of source 1, so F1 is known: none of those sentences
     # holds its question's answer.
     rows = [json.loads(line) for line in (out / "rows.jsonl").read_text().splitlines()]

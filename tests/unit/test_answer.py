@@ -1,6 +1,6 @@
 import pytest
 
-from rag.answer import REFUSAL, AnswerService, build_prompt, by_document, cite, is_refusal
+from rag.answer import REFUSAL, SYSTEM_LONG, AnswerService, answer_style, build_prompt, by_document, cite, is_refusal
 from rag.chunks import Chunk
 from rag.llm import FakeLLM
 from rag.retrieval import Retrieved
@@ -137,3 +137,41 @@ def test_question_check_is_off_when_the_backend_cannot_score():
     answer = AnswerService(FixedRetriever(Retrieved(PASSAGES, 0.6)), llm, settings).ask(
         [{"role": "user", "content": "Capital?"}], "c")
     assert not answer.refused and answer.question_logprob is None
+
+
+@pytest.mark.parametrize(
+    "question,style",
+    [
+        ("Who wrote Hamlet?", "short"),
+        ("How many vacation days do I get?", "short"),
+        ("How much did the company spend on research in 2022?", "short"),
+        ("When was the bridge opened?", "short"),
+        ("What is the notice period for resignations?", "short"),
+        ("Why did the bridge close in 1990?", "long"),
+        ("How did the merger affect the company's debt?", "long"),
+        ("Describe the refund process.", "long"),
+        ("Compare the two pension plans.", "long"),
+        ("How has revenue changed since 2020?", "long"),
+        ("Is there a trend in staff turnover?", "long"),
+        ("When was the bridge opened, and what did it cost?", "long"),
+        ("What were the main risks mentioned?", "long"),
+    ],
+)
+def test_auto_style_gives_sentences_to_questions_a_phrase_cannot_answer(question, style):
+    assert answer_style(question) == style
+    assert answer_style(question, "short") == "short" and answer_style(question, "long") == "long"
+
+
+def test_long_answers_get_their_own_prompt_length_and_refusal_rule():
+    settings = Settings(_env_file=None)
+    retriever = FixedRetriever(Retrieved(PASSAGES, 0.6))
+    llm = FakeLLM(["Paris grew [1]. The sources do not say why.", "The sources do not mention it.", "Paris [1]"])
+    service = AnswerService(retriever, llm, settings)
+    grew = service.ask([{"role": "user", "content": "How has Paris changed?"}], "c")
+    assert grew.style == "long" and not grew.refused and grew.answer.startswith("Paris grew [1].")
+    assert llm.history[0][0]["content"] == SYSTEM_LONG
+    nothing = service.ask([{"role": "user", "content": "Why did Paris grow?"}], "c")
+    assert nothing.refused and nothing.answer == REFUSAL
+    short = service.ask([{"role": "user", "content": "How has Paris changed?"}], "c", style="short")
+    assert short.style == "short" and llm.history[2][0]["content"] != SYSTEM_LONG
+    assert llm.avoided == ["NOT FOUND", "NOT FOUND", None]  # below the threshold a long answer may not open with it

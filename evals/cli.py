@@ -29,7 +29,6 @@ def run_eval(settings, dataset_name, limit, k, models, docs, retrieval_only, pro
     ingest_summary = ingest_dataset(ingestor, dataset)
     retriever = Retriever(embedder, store, LexicalIndex(ingestor.conn), eval_settings)
     questions = sample(dataset.questions, limit)
-    k = k or settings.top_k
     results = []
     for model in models:
         answers = None
@@ -41,7 +40,7 @@ def run_eval(settings, dataset_name, limit, k, models, docs, retrieval_only, pro
             name = model_settings.llm_model
         with tqdm(total=len(questions), desc=f"{dataset.name} {name or 'retrieval'}", disable=not progress) as bar:
             result = evaluate(dataset, questions, retriever, answers, k,
-                              {"model": name, "k": k, "context_tokens": settings.context_tokens,
+                              {"model": name, "k": k or settings.top_k, "context_tokens": settings.context_tokens,
                                "answer_style": settings.answer_style},
                               on_row=lambda row: bar.update(1))
         result.ingest = ingest_summary

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from evals.datasets import Dataset
 from evals.metrics import answer_in, exact_match, f1, first_hit_rank, mean, percentile
-from rag.answer import AnswerService, answer_style
+from rag.answer import AnswerService, answer_style, context_size
 from rag.retrieval import Retriever
 
 COLLECTION = "eval"
@@ -86,7 +86,7 @@ def ingest_dataset(ingestor, dataset: Dataset) -> dict:
 
 
 def evaluate(
-    dataset: Dataset, questions, retriever: Retriever, answers: AnswerService | None, k: int, config: dict,
+    dataset: Dataset, questions, retriever: Retriever, answers: AnswerService | None, k: int | None, config: dict,
     on_row=None,
 ) -> Result:
     result = Result(dataset.name, config)
@@ -95,7 +95,8 @@ def evaluate(
         style = answer_style(q.question, retriever.settings.answer_style)
         row = Row(q.question, q.unanswerable, style)
         started = time.perf_counter()
-        passages = retriever.retrieve(q.question, COLLECTION, k).passages
+        top_k, budget = context_size(retriever.settings, style, k)
+        passages = retriever.retrieve(q.question, COLLECTION, top_k, budget=budget).passages
         row.retrieval_s = time.perf_counter() - started
         row.context_chars = sum(len(p.text) for p in passages)
         if not q.unanswerable:

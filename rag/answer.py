@@ -29,13 +29,23 @@ SYSTEM_LONG = (
     f"If the sources say nothing about the question, reply exactly: {NOT_FOUND}"
 )
 _AUX = r"(?:has|have|had|do|does|did|is|are|was|were|can|could|might|may|would|should|will)"
+_CHANGE = r"(?:changes?|changed|shifts?|shifted|trends?|fluctuat\w*|alterations?|movements|patterns)"
 _OPEN_QUESTION = re.compile(
-    r"^\W*(?:why|describe|explain|summari[sz]e|outline|discuss|compare|contrast|elaborate|analy[sz]e|assess|"
-    rf"evaluate|examine|list)\b|^\W*how {_AUX}\b"
+    # instructions, and why / how-did questions, also after a leading clause ("In the 2023 report, compare ...")
+    r"(?:^|[,;:]\s)\W*(?:why|describe|explain|summari[sz]e|outline|discuss|compare|contrast|elaborate|analy[sz]e|"
+    rf"assess|evaluate|examine|list|identify|correlate|combine|align)\b|(?:^|[,;:]\s)\W*how {_AUX}\b|\bhow might\b"
+    # changes, trends, effects, causes and connections
     r"|\b(?:how|in what ways?) (?:\S+ ){0,10}?(?:changed?|evolved?|compared?|compares|relates?|correlates?|"
     r"affect(?:ed|s)?|impact(?:ed|s)?|differ)\b"
-    r"|\b(?:changed?|evolved?|shifted|trended) over\b|\bover time\b|\btrends?\b|\brelationship between\b"
-    r"|,? and (?:what|how|why|which)\b|^\W*what (?:are|were) the (?:main|key|principal|major|primary) \w+s\b",
+    r"|\b(?:changed?|evolved?|shifted|trended) over\b|\bover time\b|\btrends?\b|\b(?:relationship|correlation|connection) between\b"
+    rf"|\bany (?:\w+ ){{0,2}}{_CHANGE}\b|\bany (?:significant|notable|major|substantial|considerable)\b"
+    r"|\bwhat (?:\w+ ){0,2}(?:changes|shifts|trends|patterns)\b"
+    r"|\b(?:what|which) (?:is|are|was|were|has been|have been) the (?:\w+ )?(?:impact|effects?|implications?|role|"
+    r"factors|drivers|reasons|causes|consequences)\b"
+    r"|\b(?:what|which) (?:\w+ )?(?:role|factors|drivers|reasons|implications|relationship|insights|details)\b|\bwhat do (?:\S+ ){1,10}(?:suggest|indicate|imply|say)\b"
+    r"|^\W*what (?:are|were) the (?:main|key|principal|major|primary) \w+s\b"
+    # several asks in one question, or one per item
+    r"|,? and (?:what|how|why|which) \w|\?.+\?|\bif so\b|\bfor each\b|\bbreakdown\b",
     re.IGNORECASE,
 )
 REWRITE = (
@@ -87,6 +97,14 @@ def answer_style(question: str, style: str = "auto") -> str:
     if style != "auto":
         return style
     return "long" if _OPEN_QUESTION.search(question) else "short"
+
+
+def context_size(settings, style: str, top_k: int | None = None) -> tuple[int, int]:
+    """Passages and token budget of the context: long answers draw on more of the sources."""
+    if style != "long":
+        return top_k or settings.top_k, settings.context_tokens
+    scaled = round(settings.top_k * settings.long_context_tokens / settings.context_tokens)
+    return top_k or scaled, settings.long_context_tokens
 
 
 def by_document(passages: list[Chunk]) -> list[Chunk]:
@@ -176,7 +194,8 @@ class AnswerService:
         style = answer_style(question, style or self.settings.answer_style)
         long = style == "long"
         at = time.perf_counter()
-        retrieved = self.retriever.retrieve(question, collection, top_k, document_ids)
+        k, budget = context_size(self.settings, style, top_k)
+        retrieved = self.retriever.retrieve(question, collection, k, document_ids, budget)
         timings["retrieval_s"] = round(time.perf_counter() - at, 3)
         passages = by_document(retrieved.passages)
         if not passages or retrieved.best_similarity < self.settings.min_relevance:

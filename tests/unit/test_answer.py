@@ -67,9 +67,11 @@ class FixedRetriever:
     def __init__(self, retrieved):
         self.retrieved = retrieved
         self.questions = []
+        self.sizes = []  # (passages, token budget) asked for
 
-    def retrieve(self, question, collection, k=None, document_ids=None):
+    def retrieve(self, question, collection, k=None, document_ids=None, budget=None):
         self.questions.append(question)
+        self.sizes.append((k, budget))
         return self.retrieved
 
 
@@ -155,6 +157,15 @@ def test_question_check_is_off_when_the_backend_cannot_score():
         ("Is there a trend in staff turnover?", "long"),
         ("When was the bridge opened, and what did it cost?", "long"),
         ("What were the main risks mentioned?", "long"),
+        ("What was the gross margin in the latest report?", "short"),
+        ("Is Arabic a Semitic language?", "short"),
+        ("Agassiz's approach combined observation and what?", "short"),
+        ("In the 2023 report, compare the debt with the cash reserves.", "long"),
+        ("Has there been any significant change in costs? If so, what drove it?", "long"),
+        ("What is the impact of interest rates on sales?", "long"),
+        ("Are there any notable changes in staffing?", "long"),
+        ("What do the inventory levels suggest about demand?", "long"),
+        ("What is the connection between training and promotions?", "long"),
     ],
 )
 def test_auto_style_gives_sentences_to_questions_a_phrase_cannot_answer(question, style):
@@ -175,3 +186,16 @@ def test_long_answers_get_their_own_prompt_length_and_refusal_rule():
     short = service.ask([{"role": "user", "content": "How has Paris changed?"}], "c", style="short")
     assert short.style == "short" and llm.history[2][0]["content"] != SYSTEM_LONG
     assert llm.avoided == ["NOT FOUND", "NOT FOUND", None]  # below the threshold a long answer may not open with it
+    # long answers draw on a larger context, with passages in proportion unless the caller says how many
+    scaled = round(settings.top_k * settings.long_context_tokens / settings.context_tokens)
+    assert retriever.sizes == [(scaled, settings.long_context_tokens)] * 2 + [(settings.top_k, settings.context_tokens)]
+    service.ask([{"role": "user", "content": "Why did Paris grow?"}], "c", top_k=3)
+    assert retriever.sizes[-1] == (3, settings.long_context_tokens)
+
+
+@pytest.mark.parametrize("chance,short_refused,long_refused", [(0.1, False, False), (0.5, True, False), (0.85, True, True)])
+def test_long_answers_refuse_only_on_a_stronger_hesitation(chance, short_refused, long_refused):
+    settings = Settings(_env_file=None)
+    service = AnswerService(FixedRetriever(Retrieved(PASSAGES, 0.6)), FakeLLM(refusal_chance=chance), settings)
+    assert service.ask([{"role": "user", "content": "What is the capital?"}], "c").refused is short_refused
+    assert service.ask([{"role": "user", "content": "Why is Paris the capital?"}], "c").refused is long_refused

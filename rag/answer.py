@@ -37,12 +37,14 @@ _OPEN_QUESTION = re.compile(
     # changes, trends, effects, causes and connections
     r"|\b(?:how|in what ways?) (?:\S+ ){0,10}?(?:changed?|evolved?|compared?|compares|relates?|correlates?|"
     r"affect(?:ed|s)?|impact(?:ed|s)?|differ)\b"
-    r"|\b(?:changed?|evolved?|shifted|trended) over\b|\bover time\b|\btrends?\b|\b(?:relationship|correlation|connection) between\b"
+    r"|\b(?:changed?|evolved?|shifted|trended) over\b|\bover time\b|\btrends?\b"
+    r"|\b(?:relationship|correlation|connection) between\b"
     rf"|\bany (?:\w+ ){{0,2}}{_CHANGE}\b|\bany (?:significant|notable|major|substantial|considerable)\b"
     r"|\bwhat (?:\w+ ){0,2}(?:changes|shifts|trends|patterns)\b"
     r"|\b(?:what|which) (?:is|are|was|were|has been|have been) the (?:\w+ )?(?:impact|effects?|implications?|role|"
     r"factors|drivers|reasons|causes|consequences)\b"
-    r"|\b(?:what|which) (?:\w+ )?(?:role|factors|drivers|reasons|implications|relationship|insights|details)\b|\bwhat do (?:\S+ ){1,10}(?:suggest|indicate|imply|say)\b"
+    r"|\b(?:what|which) (?:\w+ )?(?:role|factors|drivers|reasons|implications|relationship|insights|details)\b"
+    r"|\bwhat do (?:\S+ ){1,10}(?:suggest|indicate|imply|say)\b"
     r"|^\W*what (?:are|were) the (?:main|key|principal|major|primary) \w+s\b"
     # several asks in one question, or one per item
     r"|,? and (?:what|how|why|which) \w|\?.+\?|\bif so\b|\bfor each\b|\bbreakdown\b",
@@ -92,8 +94,9 @@ def is_refusal(text: str) -> bool:
 
 
 def answer_style(question: str, style: str = "auto") -> str:
-    """short (a phrase) or long (a few sentences); auto picks long for questions a phrase cannot answer:
-    why and how-did questions, instructions (describe, compare...), changes and trends, several asks at once."""
+    """short (a phrase) or long (a few sentences); auto picks long for questions a phrase cannot answer: why
+    and how-did questions, instructions (describe, compare...), changes, trends, effects and their causes,
+    several asks at once. It goes by the question's form only."""
     if style != "auto":
         return style
     return "long" if _OPEN_QUESTION.search(question) else "short"

@@ -1,6 +1,6 @@
 """Our pipeline and LangChain's canonical RAG recipe, in one process, on the same questions.
 
-    .venv/bin/python benchmarks/side_by_side.py squad --limit 300 [--generate 40] [--model qwen2.5-0.5b]
+    .venv/bin/python benchmarks/side_by_side.py squad --limit 300 [--generate 40] [--model qwen2.5-0.5b] [--recipe-only]
 
 The recipe: PyPDFLoader / BSHTMLLoader / TextLoader -> RecursiveCharacterTextSplitter(1000, 200) ->
 HuggingFaceEmbeddings(all-MiniLM-L6-v2) -> Chroma -> similarity top-4 -> the RAG tutorial's prompt ->
@@ -115,25 +115,51 @@ def score(dataset, questions, retrieve, answer, generate: int):
     }
 
 
+def run_ours(settings, dataset, questions, generate: int) -> dict:
+    from evals.runner import COLLECTION, ingest_dataset, strip_citations
+    from ingest.pipeline import Ingestor
+    from rag.answer import AnswerService, answer_style, context_size
+    from rag.db import connect
+    from rag.embeddings import get_embedder
+    from rag.lexical import LexicalIndex
+    from rag.llm import get_llm
+    from rag.retrieval import Retriever
+    from rag.store import open_store
+
+    started = time.perf_counter()
+    embedder = get_embedder(settings)
+    store = open_store(settings)
+    ingestor = Ingestor(settings, embedder, store, connect(settings.db_path))
+    ingest_dataset(ingestor, dataset)
+    ingest_s = time.perf_counter() - started
+    retriever = Retriever(embedder, store, LexicalIndex(ingestor.conn), settings)
+    service = AnswerService(retriever, get_llm(settings), settings) if generate else None
+
+    def retrieve(q):
+        k, budget = context_size(settings, answer_style(q.question, settings.answer_style))
+        passages = retriever.retrieve(q.question, COLLECTION, k, budget=budget).passages
+        return [p.text for p in passages], [p.source for p in passages]
+
+    def answer(q, _texts):
+        a = service.ask([{"role": "user", "content": q.question}], COLLECTION)
+        return strip_citations(a.answer), a.refused
+
+    ours = score(dataset, questions, retrieve, answer if service else None, generate)
+    ours["ingest_s"] = round(ingest_s, 1)
+    return ours  # the model is freed on return, before the recipe loads its own copy
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("dataset", choices=["squad", "docugami", "cmu"])
     parser.add_argument("--limit", type=int, default=300)
     parser.add_argument("--generate", type=int, default=0, help="questions to answer with the model")
     parser.add_argument("--model", default=None, help="bundled model name (default: RAG_LLM_MODEL)")
+    parser.add_argument("--recipe-only", action="store_true", help="skip our pipeline (rag eval measures it)")
     args = parser.parse_args()
 
-    from evals.runner import COLLECTION, ingest_dataset, strip_citations
-    from ingest.pipeline import Ingestor
-    from rag.answer import AnswerService
-    from rag.db import connect
-    from rag.embeddings import get_embedder
-    from rag.lexical import LexicalIndex
-    from rag.llm import get_llm
     from rag.models import resolve_model_path
-    from rag.retrieval import Retriever
     from rag.settings import Settings
-    from rag.store import open_store
 
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
@@ -142,28 +168,7 @@ def main():
         settings = Settings(data_dir=tmp / "ours", chroma_host=None, **({"llm_model": args.model} if args.model else {}))
         model_path = resolve_model_path(settings.llm_model, settings.models_dir) if args.generate else None
 
-        started = time.perf_counter()
-        embedder = get_embedder(settings)
-        store = open_store(settings)
-        ingestor = Ingestor(settings, embedder, store, connect(settings.db_path))
-        ingest_dataset(ingestor, dataset)
-        ours_ingest_s = time.perf_counter() - started
-        retriever = Retriever(embedder, store, LexicalIndex(ingestor.conn), settings)
-        service = AnswerService(retriever, get_llm(settings), settings) if args.generate else None
-
-        def our_retrieve(q):
-            passages = retriever.retrieve(q.question, COLLECTION).passages
-            return [p.text for p in passages], [p.source for p in passages]
-
-        def our_answer(q, _texts):
-            a = service.ask([{"role": "user", "content": q.question}], COLLECTION)
-            return strip_citations(a.answer), a.refused
-
-        ours = score(dataset, questions, our_retrieve, our_answer if service else None, args.generate)
-        ours["ingest_s"] = round(ours_ingest_s, 1)
-        if service:
-            service.llm = None  # free the model before the recipe loads its own copy
-
+        ours = {} if args.recipe_only else run_ours(settings, dataset, questions, args.generate)
         recipe = Recipe(dataset, tmp, model_path)
 
         def recipe_retrieve(q):
@@ -183,8 +188,8 @@ def main():
     print(f"{args.dataset}: {len(questions)} questions sampled, generation on the first {args.generate}, "
           f"model {settings.llm_model if args.generate else '-'}")
     print(f"{'metric':<26}{'ours':>10}{'recipe':>10}{'ratio':>8}")
-    for key in ours:
-        if key in ("generated",):
+    for key in theirs:
+        if key in ("generated", "lost_files"):
             continue
         a, b = ours.get(key), theirs.get(key)
         ratio = f"{a / b:.2f}" if isinstance(a, (int, float)) and isinstance(b, (int, float)) and b else ""

@@ -25,7 +25,8 @@ SYSTEM = (
 )
 SYSTEM_LONG = (
     "You answer questions using only the numbered sources the user gives you. "
-    "Reply in two or three sentences with the facts and figures from the sources that answer the question. "
+    "Reply in three to five sentences with the facts and figures from the sources that answer the question, "
+    "each figure with its period or date. "
     f"If the sources say nothing about the question, reply exactly: {NOT_FOUND}"
 )
 _AUX = r"(?:has|have|had|do|does|did|is|are|was|were|can|could|might|may|would|should|will)"
@@ -43,7 +44,8 @@ _OPEN_QUESTION = re.compile(
     r"|\bwhat (?:\w+ ){0,2}(?:changes|shifts|trends|patterns)\b"
     r"|\b(?:what|which) (?:is|are|was|were|has been|have been) the (?:\w+ )?(?:impact|effects?|implications?|role|"
     r"factors|drivers|reasons|causes|consequences)\b"
-    r"|\b(?:what|which) (?:\w+ )?(?:role|factors|drivers|reasons|implications|relationship|insights|details)\b"
+    r"|\b(?:what|which) (?:\w+ )?(?:role|factors|drivers|reasons|implications|relationship|insights|details|effects|"
+    r"impacts|consequences)\b|\bthe (?:main|primary|key|principal) (?:driver|reason|cause)\b"
     r"|\bwhat do (?:\S+ ){1,10}(?:suggest|indicate|imply|say)\b"
     r"|^\W*what (?:are|were) the (?:main|key|principal|major|primary) \w+s\b"
     # several asks in one question, or one per item

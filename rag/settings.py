@@ -60,7 +60,7 @@ class Settings(BaseSettings):
         "auto", description="short (a phrase) | long (a few sentences) | auto: long for why/how/compare/trend questions"
     )
     long_context_tokens: int = Field(510, description="token budget of the context for long answers")
-    long_answer_tokens: int = 128
+    long_answer_tokens: int = 192
     long_refusal_threshold: float = Field(0.8, description="the same for long answers: partly answered "
                                           "questions make the model hesitate more")
     min_question_logprob: float | None = Field(

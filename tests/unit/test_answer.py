@@ -166,6 +166,9 @@ def test_question_check_is_off_when_the_backend_cannot_score():
         ("Are there any notable changes in staffing?", "long"),
         ("What do the inventory levels suggest about demand?", "long"),
         ("What is the connection between training and promotions?", "long"),
+        ("What effects did the new tariff have on imports?", "long"),
+        ("What was the main driver behind the drop in sales?", "long"),
+        ("Who was the main character in the play?", "short"),
     ],
 )
 def test_auto_style_gives_sentences_to_questions_a_phrase_cannot_answer(question, style):

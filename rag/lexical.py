@@ -12,6 +12,16 @@ STOPWORDS = frozenset(
 )
 
 
+# Capitalised words inside a sentence, possessive dropped ("Apple's" -> Apple); not "10-Qs" or "Q3".
+_NAME = re.compile(r"(?<![.?!:]\s)(?<![-\w])(?<!^)([A-Z][\w&-]*[A-Za-z])(?:['’]s\b)?")
+
+
+def names(question: str) -> list[str]:
+    """The names a question asks about, as far as capitals tell: words capitalised mid-sentence."""
+    words = _NAME.findall(question.strip().lstrip("\"'“‘("))
+    return list(dict.fromkeys(w for w in words if not any(ch.isdigit() for ch in w)))
+
+
 def match_expression(query: str) -> str:
     """Any of the query's words, each quoted so user input cannot inject FTS syntax."""
     words = [w for w in _WORD.findall(query.lower()) if w not in STOPWORDS]
@@ -58,6 +68,20 @@ class LexicalIndex:
             (expression, collection, n),
         )
         return [r["document_id"] for r in rows]
+
+    def unmentioned(self, words: list[str], document_ids: list[str]) -> list[str]:
+        """The words that none of these documents contains, name or text (ranked as a whole, as above)."""
+        marks = ",".join("?" * len(document_ids))
+        indexed = f"SELECT 1 FROM documents_fts WHERE document_id IN ({marks})"
+        if not words or not self.conn.execute(indexed, document_ids).fetchone():
+            return []  # documents stored before whole documents were indexed: nothing to tell
+        query = f"SELECT 1 FROM documents_fts WHERE documents_fts MATCH ? AND document_id IN ({marks}) LIMIT 1"
+
+        def found(word: str) -> bool:
+            phrase = '"' + word.replace('"', "") + '"'  # quoted: a name cannot inject FTS syntax
+            return self.conn.execute(query, [phrase, *document_ids]).fetchone() is not None
+
+        return [w for w in words if not found(w)]
 
     def ids(self, document_id: str) -> list[str]:
         rows = self.conn.execute("SELECT id FROM chunks WHERE document_id = ? ORDER BY idx", (document_id,))

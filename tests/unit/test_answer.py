@@ -202,3 +202,13 @@ def test_long_answers_refuse_only_on_a_stronger_hesitation(chance, short_refused
     service = AnswerService(FixedRetriever(Retrieved(PASSAGES, 0.6)), FakeLLM(refusal_chance=chance), settings)
     assert service.ask([{"role": "user", "content": "What is the capital?"}], "c").refused is short_refused
     assert service.ask([{"role": "user", "content": "Why is Paris the capital?"}], "c").refused is long_refused
+
+
+def test_long_answers_are_refused_when_no_source_names_what_the_question_names():
+    settings = Settings(_env_file=None)
+    elsewhere = FixedRetriever(Retrieved(PASSAGES, 0.6, unmentioned=["Lyon"]))
+    service = AnswerService(elsewhere, FakeLLM(["Paris [1]"]), settings)
+    assert service.ask([{"role": "user", "content": "How has Lyon changed?"}], "c").refused
+    # short answers keep their calibrated rules: the model itself says NOT FOUND when it must
+    short = service.ask([{"role": "user", "content": "What is the capital of Lyon?"}], "c")
+    assert not short.refused and short.answer.startswith("Paris")

@@ -7,7 +7,7 @@ import pytest
 from rag.chunks import Chunk
 from rag.db import connect
 from rag.embeddings import FakeEmbedder
-from rag.lexical import LexicalIndex, match_expression
+from rag.lexical import LexicalIndex, match_expression, names
 from rag.retrieval import Retriever, fit_budget, merge_overlapping, reciprocal_rank_fusion
 from rag.settings import Settings
 from rag.store import MemoryStore
@@ -50,6 +50,20 @@ def test_match_expression_quotes_words_and_drops_stopwords():
     assert match_expression("what is the") == ""
 
 
+@pytest.mark.parametrize(
+    "question,expected",
+    [
+        ("How did Apple's sales change in Q3 2023?", ["Apple"]),
+        ("Are there changes in Amazon’s cash flows across these 10-Qs?", ["Amazon"]),
+        ("What did NVIDIA say about Intel and R&D?", ["NVIDIA", "Intel", "R&D"]),
+        ("Why did sales fall? Which region fell most?", []),  # sentence openings are not names
+        ('"Hamlet" was written by whom?', []),
+    ],
+)
+def test_names_are_words_capitalised_inside_a_sentence(question, expected):
+    assert names(question) == expected
+
+
 @pytest.fixture
 def retriever(tmp_path):
     settings = Settings(_env_file=None, data_dir=tmp_path, min_relevance=0.1, context_tokens=1000, focus_documents=2)
@@ -89,6 +103,15 @@ def test_word_search_stays_inside_the_documents_ranked_best_as_a_whole(retriever
     assert everywhere.retrieve(question, "c", k=1).passages[0].id == "microsoft.txt-1"
     scoped = replace_settings(retriever, focus_documents=1, **words_only)
     assert scoped.retrieve(question, "c", k=1).passages[0].document_id == "apple.txt"
+
+
+def test_names_no_source_document_has_are_reported(retriever):
+    assert retriever.retrieve("How did foreign exchange rates affect Apple?", "c", k=2).unmentioned == []
+    asked_elsewhere = retriever.retrieve("How did foreign exchange rates affect Apple and Intel?", "c", k=3,
+                                         document_ids=["microsoft.txt"])
+    assert asked_elsewhere.unmentioned == ["Apple", "Intel"]
+    # documents indexed before whole documents were: nothing can be told, nothing is reported
+    assert retriever.lexical.unmentioned(["Apple"], ["unindexed.txt"]) == []
 
 
 def replace_settings(retriever, **changes):

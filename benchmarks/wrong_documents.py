@@ -1,0 +1,65 @@
+"""Long-form questions asked where they have no answer: each docugami question about one company, against
+only the other companies' filings (the company is the ticker in the gold file names, e.g. "2023 Q1 AAPL.pdf").
+Every answer should be a refusal; the share that is, is the refusal accuracy of long answers.
+
+    .venv/bin/rag eval docugami --retrieval-only   # builds the eval store once
+    .venv/bin/python benchmarks/wrong_documents.py [--limit 30] [--out rows.jsonl]
+
+P(NOT FOUND) is recorded for every question, so other thresholds can be replayed: run it with
+RAG_LONG_REFUSAL_THRESHOLD=1 to see every answer.
+"""
+
+import argparse
+import json
+import re
+import statistics
+import tempfile
+from pathlib import Path
+
+from evals.datasets import load_dataset, sample
+from evals.runner import COLLECTION, eval_store_dir
+from rag.answer import AnswerService, answer_style
+from rag.db import connect
+from rag.embeddings import get_embedder
+from rag.lexical import LexicalIndex
+from rag.llm import get_llm
+from rag.retrieval import Retriever
+from rag.settings import get_settings
+from rag.store import open_store
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--limit", type=int, default=30, help="long-form questions, from the first 60 sampled")
+    parser.add_argument("--out", type=Path)
+    args = parser.parse_args()
+    settings = get_settings()
+    dataset = load_dataset("docugami", workdir=Path(tempfile.gettempdir()))
+    store = eval_store_dir(settings.data_dir / "eval", dataset, settings)
+    settings = settings.model_copy(update={"data_dir": store, "chroma_host": None})
+    conn = connect(settings.db_path)
+    documents = conn.execute("SELECT id, source FROM documents WHERE collection = ?", (COLLECTION,)).fetchall()
+    if not documents:
+        raise SystemExit(f"no eval store at {store}: run `rag eval docugami --retrieval-only` first")
+    retriever = Retriever(get_embedder(settings), open_store(settings), LexicalIndex(conn), settings)
+    service = AnswerService(retriever, get_llm(settings), settings)
+    service.warm_up()
+    questions = [q for q in sample(dataset.questions, 60) if answer_style(q.question) == "long"][: args.limit]
+    rows = []
+    for q in questions:
+        companies = {t for name in q.documents for t in re.findall(r"\b[A-Z]{3,5}\b", name)}
+        others = [i for i, source in documents if not any(t in Path(source).name for t in companies)]
+        answer = service.ask([{"role": "user", "content": q.question}], COLLECTION, document_ids=others)
+        rows.append({"question": q.question, "without": sorted(companies), "refused": answer.refused,
+                     "refusal_probability": answer.refusal_probability, "answer": answer.answer,
+                     "answer_s": answer.timings.get("total_s")})
+        print(f"{'refused ' if answer.refused else 'ANSWERED'} without {','.join(sorted(companies))}: {q.question}")
+    if args.out:
+        args.out.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    refused = sum(r["refused"] for r in rows)
+    print(f"refusal accuracy {refused / len(rows):.2f} ({refused} of {len(rows)}), "
+          f"answer p50 {statistics.median(r['answer_s'] for r in rows):.2f} s")
+
+
+if __name__ == "__main__":
+    main()

@@ -116,23 +116,13 @@ def score(dataset, questions, retrieve, answer, generate: int):
 
 
 def run_ours(settings, dataset, questions, generate: int) -> dict:
-    from evals.runner import COLLECTION, ingest_dataset, strip_citations
-    from ingest.pipeline import Ingestor
+    from evals.runner import COLLECTION, open_pipeline, strip_citations
     from rag.answer import AnswerService, answer_style, context_size
-    from rag.db import connect
-    from rag.embeddings import get_embedder
-    from rag.lexical import LexicalIndex
     from rag.llm import get_llm
-    from rag.retrieval import Retriever
-    from rag.store import open_store
 
     started = time.perf_counter()
-    embedder = get_embedder(settings)
-    store = open_store(settings)
-    ingestor = Ingestor(settings, embedder, store, connect(settings.db_path))
-    ingest_dataset(ingestor, dataset)
+    retriever, _ = open_pipeline(settings, dataset)
     ingest_s = time.perf_counter() - started
-    retriever = Retriever(embedder, store, LexicalIndex(ingestor.conn), settings)
     service = AnswerService(retriever, get_llm(settings), settings) if generate else None
 
     def retrieve(q):

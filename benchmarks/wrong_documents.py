@@ -2,11 +2,13 @@
 only the other companies' filings (the company is the ticker in the gold file names, e.g. "2023 Q1 AAPL.pdf").
 Every answer should be a refusal; the share that is, is the refusal accuracy of long answers.
 
-    .venv/bin/rag eval docugami --retrieval-only   # builds the eval store once
     .venv/bin/python benchmarks/wrong_documents.py [--limit 30] [--out rows.jsonl]
 
-P(NOT FOUND) is recorded for every question, so other thresholds can be replayed: run it with
-RAG_LONG_REFUSAL_THRESHOLD=1 to see every answer.
+It uses `rag eval docugami`'s store (and builds it, about 7 minutes, if that has not run).
+
+P(NOT FOUND) is recorded for every question the model reads, so other thresholds can be replayed (the
+names rule refuses the rest before the model reads them): run it with RAG_LONG_REFUSAL_THRESHOLD=1 to see
+every answer the model would give.
 """
 
 import argparse
@@ -17,15 +19,10 @@ import tempfile
 from pathlib import Path
 
 from evals.datasets import load_dataset, sample
-from evals.runner import COLLECTION, eval_store_dir
+from evals.runner import COLLECTION, eval_settings, open_pipeline
 from rag.answer import AnswerService, answer_style
-from rag.db import connect
-from rag.embeddings import get_embedder
-from rag.lexical import LexicalIndex
 from rag.llm import get_llm
-from rag.retrieval import Retriever
 from rag.settings import get_settings
-from rag.store import open_store
 
 
 def main():
@@ -33,15 +30,11 @@ def main():
     parser.add_argument("--limit", type=int, default=30, help="long-form questions, from the first 60 sampled")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
-    settings = get_settings()
     dataset = load_dataset("docugami", workdir=Path(tempfile.gettempdir()))
-    store = eval_store_dir(settings.data_dir / "eval", dataset, settings)
-    settings = settings.model_copy(update={"data_dir": store, "chroma_host": None})
-    conn = connect(settings.db_path)
-    documents = conn.execute("SELECT id, source FROM documents WHERE collection = ?", (COLLECTION,)).fetchall()
-    if not documents:
-        raise SystemExit(f"no eval store at {store}: run `rag eval docugami --retrieval-only` first")
-    retriever = Retriever(get_embedder(settings), open_store(settings), LexicalIndex(conn), settings)
+    settings = eval_settings(get_settings(), dataset)
+    retriever, _ = open_pipeline(settings, dataset)
+    documents = retriever.lexical.conn.execute(
+        "SELECT id, source FROM documents WHERE collection = ?", (COLLECTION,)).fetchall()
     service = AnswerService(retriever, get_llm(settings), settings)
     service.warm_up()
     questions = [q for q in sample(dataset.questions, 60) if answer_style(q.question) == "long"][: args.limit]

@@ -2,7 +2,6 @@
 
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from evals.datasets import Dataset
 from evals.metrics import answer_in, exact_match, f1, first_hit_rank, mean, percentile
@@ -80,9 +79,21 @@ def _share(flags) -> float | None:
     return round(sum(map(bool, flags)) / len(flags), 4) if flags else None
 
 
-def ingest_dataset(ingestor, dataset: Dataset) -> dict:
-    summary = ingestor.ingest(dataset.documents, COLLECTION)
-    return {k: v for k, v in summary.to_dict().items() if k not in ("files", "pruned", "collection")}
+def open_pipeline(settings, dataset: Dataset) -> tuple[Retriever, dict]:
+    """Our read path over the store under settings.data_dir, with the dataset ingested (again: only what
+    changed) into the eval collection; and the ingest summary."""
+    from ingest.pipeline import Ingestor
+    from rag.db import connect
+    from rag.embeddings import get_embedder
+    from rag.lexical import LexicalIndex
+    from rag.store import open_store
+
+    embedder = get_embedder(settings)
+    store = open_store(settings)
+    ingestor = Ingestor(settings, embedder, store, connect(settings.db_path))
+    summary = ingestor.ingest(dataset.documents, COLLECTION).to_dict()
+    summary = {k: v for k, v in summary.items() if k not in ("files", "pruned", "collection")}
+    return Retriever(embedder, store, LexicalIndex(ingestor.conn), settings), summary
 
 
 def evaluate(
@@ -132,10 +143,11 @@ def strip_citations(text: str) -> str:
     return re.sub(r"\s*\[\d+\]", "", text).strip()
 
 
-def eval_store_dir(base: Path, dataset: Dataset, settings) -> Path:
-    """One store per dataset and write-side settings: re-runs reuse it (ingest is idempotent); the user's
-    store is never touched."""
+def eval_settings(settings, dataset: Dataset):
+    """The settings with the store moved to one of its own per dataset and write-side settings, under
+    data_dir/eval: re-runs reuse it (ingest is idempotent); the user's store is never touched."""
     from rag.chunks import short_hash
 
     write_side = (settings.chunk_tokens, settings.chunk_overlap, settings.embed_titles, settings.pdf_parser)
-    return base / f"{dataset.name}-{short_hash(*map(str, write_side))[:8]}"
+    store = settings.data_dir / "eval" / f"{dataset.name}-{short_hash(*map(str, write_side))[:8]}"
+    return settings.model_copy(update={"data_dir": store, "chroma_host": None})

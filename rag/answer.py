@@ -203,7 +203,11 @@ class AnswerService:
         retrieved = self.retriever.retrieve(question, collection, k, document_ids, budget)
         timings["retrieval_s"] = round(time.perf_counter() - at, 3)
         passages = by_document(retrieved.passages)
-        if not passages or retrieved.best_similarity < self.settings.min_relevance:
+        # Long answers, refused by the model only when it is sure, also need their documents to name what the
+        # question names: asked about one company with only another's reports, they describe the other.
+        if not passages or retrieved.best_similarity < self.settings.min_relevance or (
+            long and self.retriever.unmentioned(question, passages)
+        ):
             timings["total_s"] = round(time.perf_counter() - started, 3)
             yield {"type": "token", "text": REFUSAL}
             yield {"type": "done", **Answer(REFUSAL, True, [], question, timings, self.llm.name, style).to_dict()}
@@ -216,12 +220,10 @@ class AnswerService:
         threshold = self.settings.long_refusal_threshold if long else self.settings.refusal_threshold
         if (chance is not None and chance >= threshold) or (
             likelihood is not None and likelihood < self.min_question_logprob
-        ) or (long and retrieved.unmentioned):
+        ):
             # Small models answer unanswerable questions with a confident-looking guess. Trust their
             # hesitation even if another start is likelier, and refuse a question whose words are unexpected
             # after the sources (a swapped name or an added negation makes a near-miss question unlikely).
-            # Long answers, refused only when the model is sure, also need their documents to name what the
-            # question names: asked about one company with only another's reports, they describe the other.
             timings["generation_s"] = round(time.perf_counter() - at, 3)
             timings["total_s"] = round(time.perf_counter() - started, 3)
             yield {"type": "token", "text": REFUSAL}

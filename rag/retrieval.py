@@ -1,7 +1,7 @@
 """Hybrid retrieval: dense (vector store) + lexical (FTS5), fused by reciprocal rank, merged, budgeted."""
 
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 
 from rag.chunks import Chunk
 from rag.lexical import names
@@ -11,7 +11,6 @@ from rag.lexical import names
 class Retrieved:
     passages: list[Chunk]  # what goes to the model, best first, within the token budget
     best_similarity: float  # cosine of the best dense hit: how relevant the store is at all
-    unmentioned: list[str] = field(default_factory=list)  # names in the question that no source document has
 
 
 def reciprocal_rank_fusion(rankings: list[list[Chunk]], weights: list[float], k: int = 60) -> list[Chunk]:
@@ -97,5 +96,8 @@ class Retriever:
         passages = fit_budget(top, budget or s.context_tokens, self.embedder.count_tokens)
         for p in passages:
             p.score = similarity.get(p.id, p.score)
-        unmentioned = self.lexical.unmentioned(names(question), list(dict.fromkeys(p.document_id for p in passages)))
-        return Retrieved(passages, best, unmentioned)
+        return Retrieved(passages, best)
+
+    def unmentioned(self, question: str, passages: list[Chunk]) -> list[str]:
+        """The names in the question that none of the passages' documents contains."""
+        return self.lexical.unmentioned(names(question), list(dict.fromkeys(p.document_id for p in passages)))

@@ -64,15 +64,21 @@ def test_passages_are_grouped_by_document_in_order_of_their_best():
 
 
 class FixedRetriever:
-    def __init__(self, retrieved):
+    def __init__(self, retrieved, unmentioned=()):
         self.retrieved = retrieved
+        self.names = list(unmentioned)  # what unmentioned() reports
         self.questions = []
         self.sizes = []  # (passages, token budget) asked for
+        self.name_checks = []  # questions whose names were looked up
 
     def retrieve(self, question, collection, k=None, document_ids=None, budget=None):
         self.questions.append(question)
         self.sizes.append((k, budget))
         return self.retrieved
+
+    def unmentioned(self, question, passages):
+        self.name_checks.append(question)
+        return self.names
 
 
 def test_weak_retrieval_refuses_without_the_model():
@@ -206,9 +212,12 @@ def test_long_answers_refuse_only_on_a_stronger_hesitation(chance, short_refused
 
 def test_long_answers_are_refused_when_no_source_names_what_the_question_names():
     settings = Settings(_env_file=None)
-    elsewhere = FixedRetriever(Retrieved(PASSAGES, 0.6, unmentioned=["Lyon"]))
-    service = AnswerService(elsewhere, FakeLLM(["Paris [1]"]), settings)
+    elsewhere = FixedRetriever(Retrieved(PASSAGES, 0.6), unmentioned=["Lyon"])
+    llm = FakeLLM(["Paris [1]"])
+    service = AnswerService(elsewhere, llm, settings)
     assert service.ask([{"role": "user", "content": "How has Lyon changed?"}], "c").refused
-    # short answers keep their calibrated rules: the model itself says NOT FOUND when it must
+    assert llm.history == []  # refused before the model reads anything
+    # short answers keep their calibrated rules (the model itself says NOT FOUND when it must): no lookup
     short = service.ask([{"role": "user", "content": "What is the capital of Lyon?"}], "c")
     assert not short.refused and short.answer.startswith("Paris")
+    assert elsewhere.name_checks == ["How has Lyon changed?"]

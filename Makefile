@@ -16,3 +16,10 @@ test:
 test-all:
 	scripts/setup.sh
 	.venv/bin/python -m pytest
+
+# The speed benchmarks, with LangChain's recipe (the bench extra) beside ours; docs/BENCHMARKS.md has the rest.
+bench:
+	scripts/setup.sh
+	.venv/bin/python -m pip install -q -e ".[dev,bench]"
+	.venv/bin/python benchmarks/llm_speed.py
+	.venv/bin/python benchmarks/ingest_speed.py

@@ -203,8 +203,9 @@ class AnswerService:
         retrieved = self.retriever.retrieve(question, collection, k, document_ids, budget)
         timings["retrieval_s"] = round(time.perf_counter() - at, 3)
         passages = by_document(retrieved.passages)
-        # Long answers, refused by the model only when it is sure, also need their documents to name what the
-        # question names: asked about one company with only another's reports, they describe the other.
+        # Refused without the model: nothing relevant; or, for a long answer (which the model refuses only
+        # when it is sure), documents that do not name what the question names: asked about one company with
+        # only another's reports, it would describe the other.
         if not passages or retrieved.best_similarity < self.settings.min_relevance or (
             long and self.retriever.unmentioned(question, passages)
         ):

@@ -126,8 +126,9 @@ def run_ours(settings, dataset, questions, generate: int) -> dict:
     service = AnswerService(retriever, get_llm(settings), settings) if generate else None
 
     def retrieve(q):
-        k, budget = context_size(settings, answer_style(q.question, settings.answer_style))
-        passages = retriever.retrieve(q.question, COLLECTION, k, budget=budget).passages
+        style = answer_style(q.question, settings.answer_style)
+        k, budget = context_size(settings, style)
+        passages = retriever.retrieve(q.question, COLLECTION, k, budget=budget, named=style == "long").passages
         return [p.text for p in passages], [p.source for p in passages]
 
     def answer(q, _texts):

@@ -107,7 +107,7 @@ def evaluate(
         row = Row(q.question, q.unanswerable, style)
         started = time.perf_counter()
         top_k, budget = context_size(retriever.settings, style, k)
-        passages = retriever.retrieve(q.question, COLLECTION, top_k, budget=budget).passages
+        passages = retriever.retrieve(q.question, COLLECTION, top_k, budget=budget, named=style == "long").passages
         row.retrieval_s = time.perf_counter() - started
         row.context_chars = sum(len(p.text) for p in passages)
         if not q.unanswerable:

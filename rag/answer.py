@@ -200,7 +200,7 @@ class AnswerService:
         long = style == "long"
         at = time.perf_counter()
         k, budget = context_size(self.settings, style, top_k)
-        retrieved = self.retriever.retrieve(question, collection, k, document_ids, budget)
+        retrieved = self.retriever.retrieve(question, collection, k, document_ids, budget, named=long)
         timings["retrieval_s"] = round(time.perf_counter() - at, 3)
         passages = by_document(retrieved.passages)
         # Refused without the model: nothing relevant; or, for a long answer (which the model refuses only

@@ -75,13 +75,22 @@ class LexicalIndex:
         indexed = f"SELECT 1 FROM documents_fts WHERE document_id IN ({marks})"
         if not words or not self.conn.execute(indexed, document_ids).fetchone():
             return []  # documents stored before whole documents were indexed: nothing to tell
-        query = f"SELECT 1 FROM documents_fts WHERE documents_fts MATCH ? AND document_id IN ({marks}) LIMIT 1"
+        return [w for w in words if not self._containing(w, document_ids)]
 
-        def found(word: str) -> bool:
-            phrase = '"' + word.replace('"', "") + '"'  # quoted: a name cannot inject FTS syntax
-            return self.conn.execute(query, [phrase, *document_ids]).fetchone() is not None
+    def naming(self, words: list[str], document_ids: list[str]) -> list[str]:
+        """Those of these documents that contain every one of the words, in the order given."""
+        keep = set(document_ids)
+        for word in words:
+            keep &= self._containing(word, document_ids)
+        return [d for d in document_ids if d in keep]
 
-        return [w for w in words if not found(w)]
+    def _containing(self, word: str, document_ids: list[str]) -> set[str]:
+        phrase = '"' + word.replace('"', "") + '"'  # quoted: a name cannot inject FTS syntax
+        rows = self.conn.execute(
+            f"SELECT document_id FROM documents_fts WHERE documents_fts MATCH ? AND document_id IN"
+            f" ({','.join('?' * len(document_ids))})", [phrase, *document_ids],
+        )
+        return {r["document_id"] for r in rows}
 
     def ids(self, document_id: str) -> list[str]:
         rows = self.conn.execute("SELECT id FROM chunks WHERE document_id = ? ORDER BY idx", (document_id,))

@@ -69,10 +69,16 @@ class Retriever:
 
     def retrieve(
         self, question: str, collection: str, k: int | None = None, document_ids: list[str] | None = None,
-        budget: int | None = None,
+        budget: int | None = None, named: bool = False,
     ) -> Retrieved:
+        """With `named`, only documents that contain every name in the question are searched, when some of
+        the documents that match it best do: other companies' reports must not fill a long answer."""
         s = self.settings
         k = k or s.top_k
+        if named and s.named_documents and (asked := names(question)):
+            pool = self.lexical.search_documents(collection, question, s.named_documents)
+            pool = [d for d in pool if d in document_ids] if document_ids else pool
+            document_ids = self.lexical.naming(asked, pool) or document_ids
         vector = self.embedder.embed([question])[0]
         dense = self.store.search(collection, vector, max(s.candidates, k), document_ids)
         # Rank whole documents too, then search inside the best ones: a chunk of a 10-Q rarely names the

@@ -69,11 +69,13 @@ class FixedRetriever:
         self.names = list(unmentioned)  # what unmentioned() reports
         self.questions = []
         self.sizes = []  # (passages, token budget) asked for
+        self.named = []  # whether only documents with the question's names were asked for
         self.name_checks = []  # questions whose names were looked up
 
-    def retrieve(self, question, collection, k=None, document_ids=None, budget=None):
+    def retrieve(self, question, collection, k=None, document_ids=None, budget=None, named=False):
         self.questions.append(question)
         self.sizes.append((k, budget))
+        self.named.append(named)
         return self.retrieved
 
     def unmentioned(self, question, passages):
@@ -198,6 +200,7 @@ def test_long_answers_get_their_own_prompt_length_and_refusal_rule():
     # long answers draw on a larger context, with passages in proportion unless the caller says how many
     scaled = round(settings.top_k * settings.long_context_tokens / settings.context_tokens)
     assert retriever.sizes == [(scaled, settings.long_context_tokens)] * 2 + [(settings.top_k, settings.context_tokens)]
+    assert retriever.named == [True, True, False]  # and from the documents that name what they ask about
     service.ask([{"role": "user", "content": "Why did Paris grow?"}], "c", top_k=3)
     assert retriever.sizes[-1] == (3, settings.long_context_tokens)
 

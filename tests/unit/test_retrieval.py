@@ -115,5 +115,24 @@ def test_names_no_source_document_has_are_reported(retriever):
     assert retriever.lexical.unmentioned(["Apple"], ["unindexed.txt"]) == []
 
 
+def test_named_retrieval_searches_only_the_documents_that_contain_the_question_names(retriever):
+    question = "How did foreign exchange rates affect Apple?"
+    everywhere = retriever.retrieve(question, "c", k=4).passages
+    assert {p.document_id for p in everywhere} == {"apple.txt", "microsoft.txt"}
+    named = retriever.retrieve(question, "c", k=4, named=True).passages
+    assert named and {p.document_id for p in named} == {"apple.txt"}
+    # a name no document contains restricts nothing (a long answer is then refused for it)
+    question = "How did foreign exchange rates affect Intel?"
+    assert retriever.retrieve(question, "c", k=4, named=True) == retriever.retrieve(question, "c", k=4)
+    # a caller's document filter still holds
+    only_ms = retriever.retrieve("How did foreign exchange rates affect Apple?", "c", k=4,
+                                 document_ids=["microsoft.txt"], named=True).passages
+    assert only_ms and {p.document_id for p in only_ms} == {"microsoft.txt"}
+    off = replace_settings(retriever, named_documents=0)
+    assert off.retrieve("How did foreign exchange rates affect Apple?", "c", k=4, named=True).passages == everywhere
+    assert retriever.lexical.naming(["Quarterly", "Cloud"], ["apple.txt", "microsoft.txt"]) == ["microsoft.txt"]
+    assert retriever.lexical.naming(["Quarterly"], ["microsoft.txt", "apple.txt"]) == ["microsoft.txt", "apple.txt"]
+
+
 def replace_settings(retriever, **changes):
     return Retriever(retriever.embedder, retriever.store, retriever.lexical, retriever.settings.model_copy(update=changes))

@@ -71,11 +71,12 @@ class Retriever:
         self, question: str, collection: str, k: int | None = None, document_ids: list[str] | None = None,
         budget: int | None = None, named: bool = False,
     ) -> Retrieved:
-        """With `named`, only documents that contain every name in the question are searched, when some of
-        the documents that match it best do: other companies' reports must not fill a long answer."""
+        """With `named`, a question that names one thing searches only the documents that contain the name,
+        when some of those that match it best do: other companies' reports must not fill a long answer about
+        one. Questions that name several (comparisons) search them all."""
         s = self.settings
         k = k or s.top_k
-        if named and s.named_documents and (asked := names(question)):
+        if named and s.named_documents and len(asked := names(question)) == 1:
             pool = self.lexical.search_documents(collection, question, s.named_documents)
             pool = [d for d in pool if d in document_ids] if document_ids else pool
             document_ids = self.lexical.naming(asked, pool) or document_ids

@@ -61,8 +61,8 @@ class Settings(BaseSettings):
     )
     long_context_tokens: int = Field(510, description="token budget of the context for long answers")
     long_answer_tokens: int = 192
-    named_documents: int = Field(50, description="long answers search only those of this many best-matching "
-                                 "documents that contain every name in the question, if any do; 0 = off")
+    named_documents: int = Field(50, description="long answers to a question naming one thing search only those "
+                                 "of this many best-matching documents that contain the name, if any do; 0 = off")
     long_refusal_threshold: float = Field(0.8, description="the same for long answers: partly answered "
                                           "questions make the model hesitate more")
     min_question_logprob: float | None = Field(

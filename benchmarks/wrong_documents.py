@@ -22,6 +22,7 @@ from evals.datasets import load_dataset, sample
 from evals.runner import COLLECTION, eval_settings, open_pipeline
 from rag.answer import AnswerService, answer_style
 from rag.llm import get_llm
+from rag.registry import Registry
 from rag.settings import get_settings
 
 
@@ -33,15 +34,14 @@ def main():
     dataset = load_dataset("docugami", workdir=Path(tempfile.gettempdir()))
     settings = eval_settings(get_settings(), dataset)
     retriever, _ = open_pipeline(settings, dataset)
-    documents = retriever.lexical.conn.execute(
-        "SELECT id, source FROM documents WHERE collection = ?", (COLLECTION,)).fetchall()
+    documents = Registry(retriever.lexical.conn).list(COLLECTION)
     service = AnswerService(retriever, get_llm(settings), settings)
     service.warm_up()
     questions = [q for q in sample(dataset.questions, 60) if answer_style(q.question) == "long"][: args.limit]
     rows = []
     for q in questions:
         companies = {t for name in q.documents for t in re.findall(r"\b[A-Z]{3,5}\b", name)}
-        others = [i for i, source in documents if not any(t in Path(source).name for t in companies)]
+        others = [d.id for d in documents if not any(t in Path(d.source).name for t in companies)]
         answer = service.ask([{"role": "user", "content": q.question}], COLLECTION, document_ids=others)
         rows.append({"question": q.question, "without": sorted(companies), "refused": answer.refused,
                      "refusal_probability": answer.refusal_probability, "answer": answer.answer,

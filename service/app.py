@@ -13,6 +13,18 @@ from service.container import Services
 from service.routes import chat, documents, health
 
 log = logging.getLogger(__name__)
+SLOW_READ_S = 4.0  # reading the context takes longer than a short answer should
+
+
+def report_read_time(seconds: float, model: str, context_tokens: int) -> None:
+    log.info("%s reads a %d-token context in %.1f s", model, context_tokens, seconds)
+    if seconds > SLOW_READ_S:
+        log.warning(
+            "answers will be slow here: the model takes %.1f s to read its sources before it writes. A smaller"
+            " model (RAG_LLM_MODEL=qwen2.5-0.5b) or less context (RAG_CONTEXT_TOKENS, now %d) reads faster:"
+            " README, Models",
+            seconds, context_tokens,
+        )
 
 
 def create_app(services: Services, warm_up: bool = False) -> FastAPI:
@@ -22,7 +34,7 @@ def create_app(services: Services, warm_up: bool = False) -> FastAPI:
         if warm_up:
             answers = services.answers  # a local model that cannot load fails here, at start
             try:
-                answers.warm_up()
+                report_read_time(answers.warm_up(), answers.llm.name, services.settings.context_tokens)
             except BackendUnavailable as e:  # an LLM server that is not up yet: serve, answer 503 until it is
                 log.warning("warm-up skipped: %s", e)
         yield

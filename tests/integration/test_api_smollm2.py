@@ -77,18 +77,33 @@ def test_stream_events_are_well_formed(client):
     assert done["timings"]["first_token_s"] <= done["timings"]["total_s"]
 
 
-def test_warm_up_loads_both_models_and_caches_the_instructions(settings, embedder, smollm2):
+def test_warm_up_loads_both_models_and_caches_the_instructions(settings, embedder, smollm2, caplog):
     from rag.answer import SYSTEM
     from service.app import create_app
     from service.container import build_services
 
     smollm2._llama.reset()  # noqa: SLF001 - start from an empty KV cache
     embedder.__dict__.pop("model", None)  # and an embedder that has not loaded its model yet
-    with TestClient(create_app(build_services(settings, embedder, smollm2), warm_up=True)):
-        assert "model" in embedder.__dict__
-        cached = smollm2._llama.n_tokens  # noqa: SLF001
-        instructions = len(smollm2._llama.tokenize(SYSTEM.encode(), add_bos=False))  # noqa: SLF001
-        assert cached > instructions
+    with caplog.at_level("INFO", logger="service.app"):
+        with TestClient(create_app(build_services(settings, embedder, smollm2), warm_up=True)):
+            assert "model" in embedder.__dict__
+            cached = smollm2._llama.n_tokens  # noqa: SLF001
+            instructions = len(smollm2._llama.tokenize(SYSTEM.encode(), add_bos=False))  # noqa: SLF001
+            assert cached > instructions + settings.context_tokens // 2  # and a context of about the default size
+    [read] = [r.getMessage() for r in caplog.records if "-token context in" in r.getMessage()]
+    assert f"reads a {settings.context_tokens}-token context in" in read
+
+
+def test_warm_up_warns_when_the_model_reads_slowly(settings, embedder, smollm2, caplog, monkeypatch):
+    from service import app
+    from service.container import build_services
+
+    monkeypatch.setattr(app, "SLOW_READ_S", 0.0)  # any real read is slower than that
+    with caplog.at_level("INFO", logger="service.app"):
+        with TestClient(app.create_app(build_services(settings, embedder, smollm2), warm_up=True)):
+            pass
+    [warning] = [r for r in caplog.records if r.levelname == "WARNING"]
+    assert "answers will be slow here" in warning.getMessage() and "RAG_CONTEXT_TOKENS" in warning.getMessage()
 
 
 def test_question_likelihood_is_read_from_the_model_and_can_refuse(settings, embedder, smollm2):

@@ -121,13 +121,18 @@ def by_document(passages: list[Chunk]) -> list[Chunk]:
 
 def build_prompt(question: str, passages: list[Chunk], style: str = "short") -> list[dict[str, str]]:
     """Numbered passages under their document's name, written once per run of passages from one document:
-    every prompt token costs reading time."""
+    every prompt token costs reading time. For short answers a passage's page and headings are written only
+    where they change; long answers, which name the period or section of each fact, answered worse so."""
     blocks: list[list[str]] = []
+    last = ""
     for i, p in enumerate(passages, start=1):
         if i == 1 or p.document_id != passages[i - 2].document_id:
             blocks.append([f"Document: {Path(p.source).stem}"])
+            last = ""
         where = ", ".join(filter(None, [f"page {p.page}" if p.page else "", p.headings]))
-        blocks[-1].append(f"[{i}] {f'({where}) ' if where else ''}{p.text.strip()}")
+        shown = where if where != last or style == "long" else ""
+        blocks[-1].append(f"[{i}] {f'({shown}) ' if shown else ''}{p.text.strip()}")
+        last = where
     sources = "\n\n".join("\n".join(block) for block in blocks)
     return [
         {"role": "system", "content": SYSTEM_LONG if style == "long" else SYSTEM},

@@ -57,6 +57,23 @@ def test_prompt_numbers_sources_under_their_document():
     )
 
 
+def test_short_answer_prompt_writes_a_passages_place_only_where_it_changes():
+    def part(n, page, headings):
+        return Chunk(id=f"p{n}", document_id="d1", collection="c", source="/x/report.pdf", text=f"Text {n}.",
+                     index=n, start=n * 10, end=n * 10 + 7, page=page, headings=headings)
+
+    passages = [part(1, 3, "Risks"), part(2, 3, "Risks"), part(3, 3, "Liquidity"), part(4, None, ""),
+                part(5, None, ""), part(6, 3, "Liquidity"), PASSAGES[1]]
+    assert build_prompt("Q?", passages)[1]["content"] == (
+        "Sources:\n\n"
+        "Document: report\n[1] (page 3, Risks) Text 1.\n[2] Text 2.\n[3] (page 3, Liquidity) Text 3.\n"
+        "[4] Text 4.\n[5] Text 5.\n[6] (page 3, Liquidity) Text 6.\n\n"
+        "Document: doc2\n[7] Berlin is the capital of Germany. It is large.\n\n"
+        "Question: Q?"
+    )
+    assert "[2] (page 3, Risks) Text 2." in build_prompt("Q?", passages, "long")[1]["content"]
+
+
 def test_passages_are_grouped_by_document_in_order_of_their_best():
     a1, b1, a2, c1, b2 = (Chunk(id=i, document_id=i[0], collection="c", source=f"{i[0]}.txt", text=i, index=0,
                                 start=0, end=2) for i in ("a1", "b1", "a2", "c1", "b2"))

@@ -172,18 +172,22 @@ class AnswerService:
         self.settings = settings
         self.min_question_logprob = question_logprob_floor(settings, llm.name)
 
-    def warm_up(self) -> float:
+    def warm_up(self) -> None:
         """Load both models and read the fixed instructions into the model's cache, so the first question
-        is as fast as the rest. Returns the seconds it takes to read a context of the default size: what a
-        short answer spends before its first word, which depends mostly on the CPU."""
-        embedder = self.retriever.embedder
-        embedder.embed(["warm-up"])
+        is as fast as the rest."""
+        self.retriever.embedder.embed(["warm-up"])
         self.llm.start_probability(build_prompt("", []), NOT_FOUND)
-        text = _FILLER * max(1, self.settings.context_tokens // embedder.count_tokens(_FILLER))
+
+    def read_time(self) -> tuple[int, float]:
+        """Tokens in the largest context a short answer gets, and the seconds the model takes to read one:
+        what such an answer spends before its first word, which depends mostly on the CPU."""
+        s = self.settings
+        tokens = min(s.context_tokens, s.top_k * s.chunk_tokens)
+        text = _FILLER * max(1, tokens // self.retriever.embedder.count_tokens(_FILLER))
         filler = Chunk("warm-up", "warm-up", "warm-up", "warm-up.txt", text, 0, 0, len(text))
         at = time.perf_counter()
         self.llm.start_probability(build_prompt("When did the committee meet?", [filler]), NOT_FOUND)
-        return time.perf_counter() - at
+        return tokens, time.perf_counter() - at
 
     def standalone_question(self, messages: list[dict[str, str]]) -> str:
         question = messages[-1]["content"]

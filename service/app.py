@@ -16,14 +16,24 @@ log = logging.getLogger(__name__)
 SLOW_READ_S = 4.0  # reading the context takes longer than a short answer should
 
 
-def report_read_time(seconds: float, model: str, context_tokens: int) -> None:
-    log.info("%s reads a %d-token context in %.1f s", model, context_tokens, seconds)
+def warm_up_answers(answers) -> None:
+    """Load the models before the first question, and tell how fast this machine reads a context."""
+    try:
+        answers.warm_up()
+    except BackendUnavailable as e:  # an LLM server that is not up yet: serve, answer 503 until it is
+        log.warning("warm-up skipped: %s", e)
+        return
+    try:
+        tokens, seconds = answers.read_time()
+    except Exception as e:  # noqa: BLE001 - advice only: the service serves all the same
+        log.warning("could not time the model reading a context: %s", e)
+        return
+    log.info("%s reads a %d-token context in %.1f s", answers.llm.name, tokens, seconds)
     if seconds > SLOW_READ_S:
         log.warning(
             "answers will be slow here: the model takes %.1f s to read its sources before it writes. A smaller"
-            " model (RAG_LLM_MODEL=qwen2.5-0.5b) or less context (RAG_CONTEXT_TOKENS, now %d) reads faster:"
-            " README, Models",
-            seconds, context_tokens,
+            " model (RAG_LLM_MODEL=qwen2.5-0.5b) or less context (RAG_CONTEXT_TOKENS) reads faster: README, Models",
+            seconds,
         )
 
 
@@ -32,11 +42,7 @@ def create_app(services: Services, warm_up: bool = False) -> FastAPI:
     async def lifespan(app: FastAPI):
         services.jobs.start()
         if warm_up:
-            answers = services.answers  # a local model that cannot load fails here, at start
-            try:
-                report_read_time(answers.warm_up(), answers.llm.name, services.settings.context_tokens)
-            except BackendUnavailable as e:  # an LLM server that is not up yet: serve, answer 503 until it is
-                log.warning("warm-up skipped: %s", e)
+            warm_up_answers(services.answers)  # a local model that cannot load fails here, at start
         yield
         services.jobs.stop()
 

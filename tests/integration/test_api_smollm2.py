@@ -91,7 +91,7 @@ def test_warm_up_loads_both_models_and_caches_the_instructions(settings, embedde
             instructions = len(smollm2._llama.tokenize(SYSTEM.encode(), add_bos=False))  # noqa: SLF001
             assert cached > instructions + settings.context_tokens // 2  # and a context of about the default size
     [read] = [r.getMessage() for r in caplog.records if "-token context in" in r.getMessage()]
-    assert f"reads a {settings.context_tokens}-token context in" in read
+    assert f"reads a {min(settings.context_tokens, settings.top_k * settings.chunk_tokens)}-token context in" in read
 
 
 def test_warm_up_warns_when_the_model_reads_slowly(settings, embedder, smollm2, caplog, monkeypatch):
@@ -104,6 +104,20 @@ def test_warm_up_warns_when_the_model_reads_slowly(settings, embedder, smollm2, 
             pass
     [warning] = [r for r in caplog.records if r.levelname == "WARNING"]
     assert "answers will be slow here" in warning.getMessage() and "RAG_CONTEXT_TOKENS" in warning.getMessage()
+
+
+def test_a_context_the_model_cannot_hold_is_reported_and_the_service_starts(settings, embedder, caplog):
+    from rag.llm import LlamaCppLLM
+    from rag.models import BUNDLED, locate
+    from service.app import create_app
+    from service.container import build_services
+
+    tiny = LlamaCppLLM(locate(BUNDLED["smollm2-135m"], "models"), n_ctx=128)  # shorter than a context
+    with caplog.at_level("INFO", logger="service.app"):
+        with TestClient(create_app(build_services(settings, embedder, tiny), warm_up=True)) as client:
+            assert client.get("/health").status_code == 200
+    [warning] = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert warning.startswith("could not time the model reading a context")
 
 
 def test_question_likelihood_is_read_from_the_model_and_can_refuse(settings, embedder, smollm2):

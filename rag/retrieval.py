@@ -76,15 +76,18 @@ class Retriever:
         one. Questions that name several (comparisons) search them all."""
         s = self.settings
         k = k or s.top_k
-        if named and s.named_documents and len(asked := names(question)) == 1:
-            pool = self.lexical.search_documents(collection, question, s.named_documents)
+        # Rank whole documents too, then search inside the best ones: a chunk of a 10-Q rarely names the
+        # company the question asks about, the document does.
+        asked = names(question) if named and s.named_documents else []
+        depth = max(s.focus_documents, s.named_documents if len(asked) == 1 else 0)
+        ranked = self.lexical.search_documents(collection, question, depth) if depth else []
+        if len(asked) == 1:
+            pool = ranked[: s.named_documents]
             pool = [d for d in pool if d in document_ids] if document_ids else pool
             document_ids = self.lexical.naming(asked, pool) or document_ids
         vector = self.embedder.embed([question])[0]
         dense = self.store.search(collection, vector, max(s.candidates, k), document_ids)
-        # Rank whole documents too, then search inside the best ones: a chunk of a 10-Q rarely names the
-        # company the question asks about, the document does.
-        focus = self.lexical.search_documents(collection, question, s.focus_documents) if s.focus_documents else []
+        focus = ranked[: s.focus_documents]
         if document_ids:
             focus = [d for d in focus if d in document_ids]
         focused = self.store.search(collection, vector, max(s.candidates, k), focus) if focus else []

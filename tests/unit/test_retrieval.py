@@ -137,5 +137,13 @@ def test_named_retrieval_searches_only_the_documents_that_contain_the_question_n
     assert retriever.lexical.naming(["Quarterly"], ["microsoft.txt", "apple.txt"]) == ["microsoft.txt", "apple.txt"]
 
 
+def test_documents_are_ranked_once_per_question(retriever, monkeypatch):
+    calls = []
+    rank = retriever.lexical.search_documents
+    monkeypatch.setattr(retriever.lexical, "search_documents", lambda *a: calls.append(a) or rank(*a))
+    retriever.retrieve("How did foreign exchange rates affect Apple?", "c", k=4, named=True)
+    assert [n for *_, n in calls] == [retriever.settings.named_documents]
+
+
 def replace_settings(retriever, **changes):
     return Retriever(retriever.embedder, retriever.store, retriever.lexical, retriever.settings.model_copy(update=changes))

@@ -122,14 +122,16 @@ def by_document(passages: list[Chunk]) -> list[Chunk]:
 def build_prompt(question: str, passages: list[Chunk], style: str = "short") -> list[dict[str, str]]:
     """Numbered passages under their document's name, written once per run of passages from one document:
     every prompt token costs reading time. For short answers a passage's page and headings are written only
-    where they change; long answers, which name the period or section of each fact, answered worse so."""
+    where they change; long answers, which name the period or section of each fact, answered worse so.
+    A passage with no place (text before a document's first heading) after one with a place starts its
+    document's block again, so that it does not read as sharing that place."""
     blocks: list[list[str]] = []
     last = ""
     for i, p in enumerate(passages, start=1):
-        if i == 1 or p.document_id != passages[i - 2].document_id:
+        where = ", ".join(filter(None, [f"page {p.page}" if p.page else "", p.headings]))
+        if i == 1 or p.document_id != passages[i - 2].document_id or (last and not where):
             blocks.append([f"Document: {Path(p.source).stem}"])
             last = ""
-        where = ", ".join(filter(None, [f"page {p.page}" if p.page else "", p.headings]))
         shown = where if where != last or style == "long" else ""
         blocks[-1].append(f"[{i}] {f'({shown}) ' if shown else ''}{p.text.strip()}")
         last = where

@@ -66,12 +66,14 @@ def test_short_answer_prompt_writes_a_passages_place_only_where_it_changes():
                 part(5, None, ""), part(6, 3, "Liquidity"), PASSAGES[1]]
     assert build_prompt("Q?", passages)[1]["content"] == (
         "Sources:\n\n"
-        "Document: report\n[1] (page 3, Risks) Text 1.\n[2] Text 2.\n[3] (page 3, Liquidity) Text 3.\n"
-        "[4] Text 4.\n[5] Text 5.\n[6] (page 3, Liquidity) Text 6.\n\n"
+        "Document: report\n[1] (page 3, Risks) Text 1.\n[2] Text 2.\n[3] (page 3, Liquidity) Text 3.\n\n"
+        # a passage with no place after one with a place would read as sharing it: its document is named again
+        "Document: report\n[4] Text 4.\n[5] Text 5.\n[6] (page 3, Liquidity) Text 6.\n\n"
         "Document: doc2\n[7] Berlin is the capital of Germany. It is large.\n\n"
         "Question: Q?"
     )
-    assert "[2] (page 3, Risks) Text 2." in build_prompt("Q?", passages, "long")[1]["content"]
+    long = build_prompt("Q?", passages, "long")[1]["content"]
+    assert "[2] (page 3, Risks) Text 2." in long and "Text 3.\n\nDocument: report\n[4] Text 4." in long
 
 
 def test_passages_are_grouped_by_document_in_order_of_their_best():

@@ -142,6 +142,10 @@ def build_prompt(question: str, passages: list[Chunk], style: str = "short") -> 
     ]
 
 
+def _either(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} or {words[-1]}"
+
+
 def _sentences(text: str) -> list[str]:
     return [s.strip() for s in re.split(r"(?<=[.!?])\s+|\n+", text) if s.strip()]
 
@@ -224,13 +228,15 @@ class AnswerService:
         passages = by_document(retrieved.passages)
         # Refused without the model: nothing relevant; or, for a long answer (which the model refuses only
         # when it is sure), documents that do not name what the question names: asked about one company with
-        # only another's reports, it would describe the other.
-        if not passages or retrieved.best_similarity < self.settings.min_relevance or (
-            long and self.retriever.unmentioned(question, passages)
-        ):
+        # only another's reports, it would describe the other. That refusal says which names: one may be
+        # misspelt.
+        relevant = bool(passages) and retrieved.best_similarity >= self.settings.min_relevance
+        missing = self.retriever.unmentioned(question, passages) if relevant and long else []
+        if not relevant or missing:
+            text = f"The documents do not mention {_either(missing)}." if missing else REFUSAL
             timings["total_s"] = round(time.perf_counter() - started, 3)
-            yield {"type": "token", "text": REFUSAL}
-            yield {"type": "done", **Answer(REFUSAL, True, [], question, timings, self.llm.name, style).to_dict()}
+            yield {"type": "token", "text": text}
+            yield {"type": "done", **Answer(text, True, [], question, timings, self.llm.name, style).to_dict()}
             return
         at = time.perf_counter()
         prompt = build_prompt(question, passages, style)

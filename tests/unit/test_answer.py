@@ -237,9 +237,14 @@ def test_long_answers_are_refused_when_no_source_names_what_the_question_names()
     elsewhere = FixedRetriever(Retrieved(PASSAGES, 0.6), unmentioned=["Lyon"])
     llm = FakeLLM(["Paris [1]"])
     service = AnswerService(elsewhere, llm, settings)
-    assert service.ask([{"role": "user", "content": "How has Lyon changed?"}], "c").refused
+    lyon = service.ask([{"role": "user", "content": "How has Lyon changed?"}], "c")
+    assert lyon.refused and lyon.answer == "The documents do not mention Lyon." and is_refusal(lyon.answer)
     assert llm.history == []  # refused before the model reads anything
+    elsewhere.names = ["Lyon", "Nice", "Metz"]  # the refusal names what is missing: a name may be misspelt
+    assert service.ask([{"role": "user", "content": "Why did Lyon, Nice and Metz grow?"}], "c").answer == (
+        "The documents do not mention Lyon, Nice or Metz.")
+    elsewhere.names = ["Lyon"]
     # short answers keep their calibrated rules (the model itself says NOT FOUND when it must): no lookup
     short = service.ask([{"role": "user", "content": "What is the capital of Lyon?"}], "c")
     assert not short.refused and short.answer.startswith("Paris")
-    assert elsewhere.name_checks == ["How has Lyon changed?"]
+    assert elsewhere.name_checks == ["How has Lyon changed?", "Why did Lyon, Nice and Metz grow?"]

@@ -71,3 +71,18 @@ def test_answered_when_retrieved_counts_long_answers_by_their_document():
     for row in rows:
         row.answer_s, row.em, row.f1 = 1.0, 0.0, 0.0
     assert Result("mixed", {}, rows).summary()["answered_when_retrieved"] == round(2 / 3, 4)
+
+
+def test_eval_store_is_rebuilt_when_chunking_changes(monkeypatch, tmp_path):
+    import ingest.chunking
+    from evals.datasets import Dataset
+    from evals.runner import eval_settings
+    from rag.settings import Settings
+
+    settings = Settings(_env_file=None, data_dir=tmp_path)
+    dataset = Dataset("tiny", [], [])
+    store = eval_settings(settings, dataset).data_dir
+    assert store.parent == tmp_path / "eval" and store.name.startswith("tiny-")
+    assert eval_settings(settings.model_copy(update={"chunk_tokens": 32}), dataset).data_dir != store
+    monkeypatch.setattr(ingest.chunking, "VERSION", ingest.chunking.VERSION + 1)
+    assert eval_settings(settings, dataset).data_dir != store

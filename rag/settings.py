@@ -41,7 +41,7 @@ class Settings(BaseSettings):
     llm_api_key: str | None = None
     llm_context: int = 4096
     llm_threads: int = 2
-    llm_flash_attn: bool = Field(True, description="llama.cpp flash attention: 2-10 % faster prompt reading on CPU")
+    llm_flash_attn: bool = Field(True, description="llama.cpp flash attention: faster prompt reading on most CPUs")
     max_answer_tokens: int = 96
     models_dir: Path = Path("models")
 

@@ -10,7 +10,7 @@ from ingest.loaders import Loaded
 from rag.chunks import Chunk, short_hash
 
 SEPARATORS = ["\n\n", "\n", ". ", "; ", ", ", " ", ""]
-VERSION = 1  # raise when the same file and settings give other chunks: stores made by `rag eval` are rebuilt
+VERSION = 1  # raise when the same file and settings give other chunks: ingest then chunks stored files again
 
 
 @dataclass

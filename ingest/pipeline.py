@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 from pebble import ProcessExpired, ProcessPool
 
-from ingest.chunking import Chunker
+from ingest.chunking import VERSION, Chunker
 from ingest.loaders import EXTENSIONS, Loaded, limit_memory, load
-from rag.chunks import Chunk, check_collection
+from rag.chunks import Chunk, check_collection, short_hash
 from rag.db import transaction
 from rag.errors import RagError, UnsupportedFile
 from rag.lexical import LexicalIndex
@@ -113,6 +113,10 @@ class Ingestor:
             embedder.count_tokens, settings.chunk_tokens, settings.chunk_overlap,
             embedder.max_tokens - (TITLE_TOKENS if settings.embed_titles else 0),
         )
+        # A file is unchanged only if it would also be chunked the same way: an upgrade or new chunk
+        # settings re-ingest what was made otherwise.
+        made = (VERSION, settings.chunk_tokens, settings.chunk_overlap, settings.embed_titles, settings.pdf_parser)
+        self.chunking = short_hash("chunking", *map(str, made))
 
     # -- the run ---------------------------------------------------------------------------------
 
@@ -166,7 +170,7 @@ class Ingestor:
             return self._fail(doc_id, collection, source, str(e), size=None)
         existing = self.registry.get(doc_id)
         if existing and existing.sha256 == sha:
-            if existing.status == "ingested":
+            if existing.status == "ingested" and existing.chunking == self.chunking:
                 return FileReport(source, "unchanged", doc_id, existing.type, existing.chunks)
             if existing.status == "duplicate" and existing.duplicate_of:
                 original = self.registry.get(existing.duplicate_of)
@@ -256,7 +260,7 @@ class Ingestor:
                                       "\n".join(c.text for c in chunks))
             self.registry.upsert(
                 job.document_id, collection, job.source, sha256=job.sha256, size=job.size, type=kind,
-                status="ingested", error=None, chunks=len(chunks), duplicate_of=None,
+                status="ingested", error=None, chunks=len(chunks), duplicate_of=None, chunking=self.chunking,
             )
 
     def _fail(self, doc_id, collection, source, reason, size, sha256=None) -> FileReport:

@@ -16,7 +16,8 @@ CREATE TABLE IF NOT EXISTS documents (
     chunks INTEGER NOT NULL DEFAULT 0,
     duplicate_of TEXT,
     created_at TEXT NOT NULL,
-    updated_at TEXT NOT NULL
+    updated_at TEXT NOT NULL,
+    chunking TEXT  -- how its chunks were made (chunker version and settings): another way re-ingests it
 );
 CREATE INDEX IF NOT EXISTS documents_by_collection ON documents (collection, source);
 CREATE INDEX IF NOT EXISTS documents_by_sha ON documents (collection, sha256);
@@ -60,6 +61,8 @@ def connect(path: Path) -> sqlite3.Connection:
     conn.execute("PRAGMA journal_mode=WAL")
     conn.execute("PRAGMA synchronous=NORMAL")
     conn.executescript(SCHEMA)
+    if "chunking" not in {row["name"] for row in conn.execute("PRAGMA table_info(documents)")}:
+        conn.execute("ALTER TABLE documents ADD COLUMN chunking TEXT")  # stores made before it existed
     return conn
 
 

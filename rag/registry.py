@@ -29,6 +29,7 @@ class Document:
     duplicate_of: str | None
     created_at: str
     updated_at: str
+    chunking: str | None = None
 
 
 class Registry:

@@ -65,6 +65,42 @@ def test_reingest_is_idempotent_and_changes_replace_old_chunks(ingestor, corpus)
     assert first.chunks_added > 0
 
 
+def test_files_chunked_another_way_are_ingested_again(ingestor, corpus, settings, embedder, monkeypatch):
+    """New chunk settings, or a new chunker version after an upgrade, must not leave old chunks behind."""
+    from ingest import pipeline
+    from ingest.pipeline import Ingestor
+
+    ingest(ingestor, corpus)
+    before = chunk_ids(ingestor)
+    smaller = Ingestor(settings.model_copy(update={"chunk_tokens": 32}), embedder, ingestor.store, ingestor.conn)
+    rechunked = ingest(smaller, corpus)
+    assert rechunked.count("replaced") == 5 and len(chunk_ids(smaller)) > len(before)
+    assert ingest(smaller, corpus).count("unchanged") == 5
+    monkeypatch.setattr(pipeline, "VERSION", pipeline.VERSION + 1)
+    upgraded = Ingestor(settings.model_copy(update={"chunk_tokens": 32}), embedder, ingestor.store, ingestor.conn)
+    assert ingest(upgraded, corpus).count("replaced") == 5
+
+
+def test_a_store_made_before_chunking_was_recorded_is_upgraded(tmp_path):
+    import sqlite3
+
+    from rag.db import connect
+    from rag.registry import Registry
+
+    old = sqlite3.connect(tmp_path / "rag.sqlite3")
+    old.execute(
+        "CREATE TABLE documents (id TEXT PRIMARY KEY, collection TEXT NOT NULL, source TEXT NOT NULL, sha256 TEXT,"
+        " size INTEGER, type TEXT, status TEXT NOT NULL, error TEXT, chunks INTEGER NOT NULL DEFAULT 0,"
+        " duplicate_of TEXT, created_at TEXT NOT NULL, updated_at TEXT NOT NULL)"
+    )
+    old.execute("INSERT INTO documents VALUES ('d', 'default', 'a.txt', 'x', 1, 'text', 'ingested', NULL, 3, NULL, 't',"
+                " 't')")
+    old.commit()
+    old.close()
+    [doc] = Registry(connect(tmp_path / "rag.sqlite3")).list()
+    assert doc.chunks == 3 and doc.chunking is None  # so the next ingest chunks it again
+
+
 def test_prune_removes_documents_whose_files_are_gone(ingestor, corpus):
     ingest(ingestor, corpus)
     (corpus / "it-help.html").unlink()

@@ -75,6 +75,7 @@ class Job:
     sha256: str
     size: int
     replacing: bool
+    note: str = ""
 
 
 def collect_files(paths: list[Path]) -> tuple[list[Path], list[Path]]:
@@ -185,7 +186,8 @@ class Ingestor:
                                  error=None, chunks=0, duplicate_of=original_id)
             return FileReport(source, "duplicate", doc_id, reason=f"same content as {original}")
         replacing = bool(existing and existing.status == "ingested")
-        return Job(path, source, doc_id, sha, size, replacing)
+        same = replacing and existing.sha256 == sha
+        return Job(path, source, doc_id, sha, size, replacing, "chunked again: the chunking changed" if same else "")
 
     def _run(self, jobs: list[Job], collection: str, workers: int, report) -> None:
         if not jobs:
@@ -237,7 +239,8 @@ class Ingestor:
             self._write(job, loaded.type, collection, chunks, doc_vectors)
             outcome = "replaced" if job.replacing else "ingested"
             log.info("%s document_id=%s source=%s chunks=%d", outcome, job.document_id, job.source, len(chunks))
-            report(FileReport(job.source, outcome, job.document_id, loaded.type, len(chunks), note=loaded.note))
+            note = "; ".join(filter(None, [job.note, loaded.note]))
+            report(FileReport(job.source, outcome, job.document_id, loaded.type, len(chunks), note=note))
 
     def embedding_text(self, chunk: Chunk) -> str:
         """What the encoder reads: the chunk, led by its document's name and headings when enabled."""

@@ -75,6 +75,7 @@ def test_files_chunked_another_way_are_ingested_again(ingestor, corpus, settings
     smaller = Ingestor(settings.model_copy(update={"chunk_tokens": 32}), embedder, ingestor.store, ingestor.conn)
     rechunked = ingest(smaller, corpus)
     assert rechunked.count("replaced") == 5 and len(chunk_ids(smaller)) > len(before)
+    assert all(f.note.startswith("chunked again") for f in rechunked.files)
     assert ingest(smaller, corpus).count("unchanged") == 5
     monkeypatch.setattr(pipeline, "VERSION", pipeline.VERSION + 1)
     upgraded = Ingestor(settings.model_copy(update={"chunk_tokens": 32}), embedder, ingestor.store, ingestor.conn)

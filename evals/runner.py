@@ -146,9 +146,7 @@ def strip_citations(text: str) -> str:
 def eval_settings(settings, dataset: Dataset):
     """The settings with the store moved to one of its own per dataset and write-side settings, under
     data_dir/eval: re-runs reuse it (ingest is idempotent); the user's store is never touched."""
-    from ingest.chunking import VERSION
-    from rag.chunks import short_hash
+    from ingest.chunking import chunking_key
 
-    write_side = (VERSION, settings.chunk_tokens, settings.chunk_overlap, settings.embed_titles, settings.pdf_parser)
-    store = settings.data_dir / "eval" / f"{dataset.name}-{short_hash(*map(str, write_side))[:8]}"
+    store = settings.data_dir / "eval" / f"{dataset.name}-{chunking_key(settings)[:8]}"
     return settings.model_copy(update={"data_dir": store, "chroma_host": None})

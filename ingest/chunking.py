@@ -13,6 +13,12 @@ SEPARATORS = ["\n\n", "\n", ". ", "; ", ", ", " ", ""]
 VERSION = 1  # raise when the same file and settings give other chunks: ingest then chunks stored files again
 
 
+def chunking_key(settings) -> str:
+    """How chunks are made: the chunker's version and the settings that shape them."""
+    made = (VERSION, settings.chunk_tokens, settings.chunk_overlap, settings.embed_titles, settings.pdf_parser)
+    return short_hash("chunking", *map(str, made))
+
+
 @dataclass
 class Block:
     """A run of text that chunks never cross: a PDF page or a Markdown section."""

@@ -13,9 +13,9 @@ from pathlib import Path
 import numpy as np
 from pebble import ProcessExpired, ProcessPool
 
-from ingest.chunking import VERSION, Chunker
+from ingest.chunking import Chunker, chunking_key
 from ingest.loaders import EXTENSIONS, Loaded, limit_memory, load
-from rag.chunks import Chunk, check_collection, short_hash
+from rag.chunks import Chunk, check_collection
 from rag.db import transaction
 from rag.errors import RagError, UnsupportedFile
 from rag.lexical import LexicalIndex
@@ -116,8 +116,7 @@ class Ingestor:
         )
         # A file is unchanged only if it would also be chunked the same way: an upgrade or new chunk
         # settings re-ingest what was made otherwise.
-        made = (VERSION, settings.chunk_tokens, settings.chunk_overlap, settings.embed_titles, settings.pdf_parser)
-        self.chunking = short_hash("chunking", *map(str, made))
+        self.chunking = chunking_key(settings)
 
     # -- the run ---------------------------------------------------------------------------------
 

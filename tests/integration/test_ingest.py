@@ -67,7 +67,7 @@ def test_reingest_is_idempotent_and_changes_replace_old_chunks(ingestor, corpus)
 
 def test_files_chunked_another_way_are_ingested_again(ingestor, corpus, settings, embedder, monkeypatch):
     """New chunk settings, or a new chunker version after an upgrade, must not leave old chunks behind."""
-    from ingest import pipeline
+    from ingest import chunking
     from ingest.pipeline import Ingestor
 
     ingest(ingestor, corpus)
@@ -77,7 +77,7 @@ def test_files_chunked_another_way_are_ingested_again(ingestor, corpus, settings
     assert rechunked.count("replaced") == 5 and len(chunk_ids(smaller)) > len(before)
     assert all(f.note.startswith("chunked again") for f in rechunked.files)
     assert ingest(smaller, corpus).count("unchanged") == 5
-    monkeypatch.setattr(pipeline, "VERSION", pipeline.VERSION + 1)
+    monkeypatch.setattr(chunking, "VERSION", chunking.VERSION + 1)
     upgraded = Ingestor(settings.model_copy(update={"chunk_tokens": 32}), embedder, ingestor.store, ingestor.conn)
     assert ingest(upgraded, corpus).count("replaced") == 5
 

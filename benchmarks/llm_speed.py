@@ -12,18 +12,16 @@ import time
 
 from llama_cpp import Llama
 
-from rag.answer import NOT_FOUND, build_prompt
+from rag.answer import FILLER, NOT_FOUND, build_prompt
 from rag.chunks import Chunk
 from rag.llm import LlamaCppLLM
 from rag.models import resolve_model_path
 from rag.settings import Settings
 
-SENTENCE = "The committee met in the spring and again in the autumn to review the accounts of the society. "
-
 
 def measure(path, flash_attn: bool, prompt_tokens: int, new_tokens: int, runs: int, threads: int) -> tuple[float, float]:
     llm = Llama(str(path), n_ctx=2048, n_threads=threads, n_threads_batch=threads, flash_attn=flash_attn, verbose=False)
-    text = SENTENCE * 40
+    text = FILLER * 40
     tokens = llm.tokenize(text.encode())[:prompt_tokens]
     read, write = [], []
     for _ in range(runs):
@@ -48,7 +46,7 @@ def refusal_checks(path, runs: int, threads: int) -> tuple[float, float]:
     for run in range(runs * 2):
         with_logprob = bool(run % 2)
         passages = [Chunk(id=str(i), document_id="d", collection="c", source="minutes.txt", index=i, start=0, end=0,
-                          text=f"Meeting {run * 7 + i}. " + SENTENCE * 2) for i in range(7)]
+                          text=f"Meeting {run * 7 + i}. " + FILLER * 2) for i in range(7)]
         prompt = build_prompt(question, passages)
         started = time.perf_counter()
         if with_logprob:

@@ -62,7 +62,8 @@ _REFUSAL_PATTERNS = re.compile(
     re.IGNORECASE,
 )
 _CITATION = re.compile(r"\[(\d+)\]")
-_FILLER = "The committee met in the spring and again in the autumn to review the accounts of the society. "
+# Text of no interest: what read_time and benchmarks/llm_speed.py time the model reading.
+FILLER = "The committee met in the spring and again in the autumn to review the accounts of the society. "
 
 
 @dataclass
@@ -189,7 +190,7 @@ class AnswerService:
         what such an answer spends before its first word, which depends mostly on the CPU."""
         s = self.settings
         tokens = min(s.context_tokens, s.top_k * s.chunk_tokens)
-        text = _FILLER * max(1, tokens // self.retriever.embedder.count_tokens(_FILLER))
+        text = FILLER * max(1, tokens // self.retriever.embedder.count_tokens(FILLER))
         filler = Chunk("warm-up", "warm-up", "warm-up", "warm-up.txt", text, 0, 0, len(text))
         at = time.perf_counter()
         self.llm.start_probability(build_prompt("When did the committee meet?", [filler]), NOT_FOUND)

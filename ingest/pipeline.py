@@ -78,6 +78,16 @@ class Job:
     note: str = ""
 
 
+@dataclass
+class Copy:
+    """A file with the same content as one this run is about to ingest: settled by that one's outcome."""
+    source: str
+    document_id: str
+    sha256: str
+    size: int
+    original: Job
+
+
 def collect_files(paths: list[Path]) -> tuple[list[Path], list[Path]]:
     """Files to ingest (explicit files, and supported files under folders) and the files skipped."""
     files, skipped = [], []
@@ -141,23 +151,27 @@ class Ingestor:
         for path in skipped:
             report(FileReport(str(path), "skipped", reason=f"unsupported file type {path.suffix or '(none)'}"))
         try:
-            jobs = []
-            planned: dict[str, str] = {}
+            jobs, copies = [], []
+            planned: dict[str, Job] = {}
             for path in files:
                 source = str(path.resolve())
-                job_or_report = self._plan(path, source, collection, planned)
-                if isinstance(job_or_report, Job):
-                    jobs.append(job_or_report)
-                    planned[job_or_report.sha256] = job_or_report.document_id
+                planned_or_report = self._plan(path, source, collection, planned)
+                if isinstance(planned_or_report, Job):
+                    jobs.append(planned_or_report)
+                    planned[planned_or_report.sha256] = planned_or_report
+                elif isinstance(planned_or_report, Copy):
+                    copies.append(planned_or_report)
                 else:
-                    report(job_or_report)
+                    report(planned_or_report)
             self._run(jobs, collection, workers or self.settings.parse_workers, report)
+            for copy in copies:
+                report(self._settle(copy, collection))
         except KeyboardInterrupt:
             summary.interrupted = True
         summary.seconds = time.perf_counter() - started
         return summary
 
-    def _plan(self, path: Path, source: str, collection: str, planned: dict[str, str]) -> Job | FileReport:
+    def _plan(self, path: Path, source: str, collection: str, planned: dict[str, Job]) -> Job | Copy | FileReport:
         doc_id = document_id(collection, source)
         try:
             size = path.stat().st_size
@@ -177,13 +191,10 @@ class Ingestor:
                 if original and original.status == "ingested" and original.sha256 == sha:
                     return FileReport(source, "unchanged", doc_id, existing.type, reason=f"duplicate of {original.source}")
         copy = self.registry.find_ingested_copy(collection, sha, exclude_id=doc_id)
-        original_id = copy.id if copy else planned.get(sha)
-        if original_id:
-            self._remove_chunks(collection, doc_id)
-            original = copy.source if copy else original_id
-            self.registry.upsert(doc_id, collection, source, sha256=sha, size=size, status="duplicate",
-                                 error=None, chunks=0, duplicate_of=original_id)
-            return FileReport(source, "duplicate", doc_id, reason=f"same content as {original}")
+        if copy:
+            return self._duplicate(doc_id, collection, source, sha, size, copy)
+        if sha in planned:
+            return Copy(source, doc_id, sha, size, planned[sha])
         replacing = bool(existing and existing.status == "ingested")
         same = replacing and existing.sha256 == sha
         return Job(path, source, doc_id, sha, size, replacing, "chunked again: the chunking changed" if same else "")
@@ -264,6 +275,21 @@ class Ingestor:
                 job.document_id, collection, job.source, sha256=job.sha256, size=job.size, type=kind,
                 status="ingested", error=None, chunks=len(chunks), duplicate_of=None, chunking=self.chunking,
             )
+
+    def _duplicate(self, doc_id, collection, source, sha256, size, original) -> FileReport:
+        self._remove_chunks(collection, doc_id)
+        self.registry.upsert(doc_id, collection, source, sha256=sha256, size=size, status="duplicate",
+                             error=None, chunks=0, duplicate_of=original.id)
+        return FileReport(source, "duplicate", doc_id, reason=f"same content as {original.source}")
+
+    def _settle(self, copy: Copy, collection: str) -> FileReport:
+        """A duplicate if its original was stored; else failed for the original's reason."""
+        original = self.registry.get(copy.original.document_id)
+        if original and original.status == "ingested" and original.sha256 == copy.sha256:
+            return self._duplicate(copy.document_id, collection, copy.source, copy.sha256, copy.size, original)
+        why = original.error if original and original.error else "it was not ingested"
+        reason = f"same content as {copy.original.source}, which failed: {why}"
+        return self._fail(copy.document_id, collection, copy.source, reason, copy.size, copy.sha256)
 
     def _fail(self, doc_id, collection, source, reason, size, sha256=None) -> FileReport:
         log.warning("failed source=%s reason=%s", source, reason)

@@ -120,6 +120,16 @@ def test_duplicates_are_stored_once(ingestor, corpus):
     assert ingest(ingestor, corpus).count("unchanged") == 6
 
 
+def test_a_copy_of_a_bad_file_fails_with_it(ingestor, corpus):
+    (corpus / "empty.txt").write_bytes(b"")
+    (corpus / "also-empty.pdf").write_bytes(b"")
+    summary = ingest(ingestor, corpus)
+    reasons = {f.source.rsplit("/", 1)[-1]: f.reason for f in summary.files if f.outcome == "failed"}
+    assert set(reasons) == {"empty.txt", "also-empty.pdf"} and summary.count("duplicate") == 0
+    assert all("empty file" in reason for reason in reasons.values())
+    assert summary.count("ingested") == 5
+
+
 def test_bad_files_fail_alone_and_the_run_goes_on(ingestor, corpus, settings):
     (corpus / "empty.txt").write_bytes(b"")
     (corpus / "scan.pdf").write_bytes(make_pdf([""]))

@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from rag.chunks import Chunk
-from rag.llm import LLM, generate
+from rag.llm import LLM, generate, loop_start
 from rag.models import question_logprob_floor
 from rag.retrieval import Retriever
 
@@ -267,8 +267,11 @@ class AnswerService:
                 timings["first_token_s"] = round(time.perf_counter() - started, 3)
             pieces.append(piece)
             yield {"type": "token", "text": piece}
+            if loop_start("".join(pieces)) is not None:
+                break  # the rest would be more of the same
         timings["generation_s"] = round(time.perf_counter() - at, 3)
-        text = "".join(pieces).strip()
+        text = "".join(pieces)
+        text = text[: loop_start(text)].strip()
         # A long answer may end on what the sources leave out: only its opening sentence can make it a refusal.
         refused = is_refusal((_sentences(text) or [""])[0] if long else text)
         citations = [] if refused else cite(text, passages)

@@ -35,6 +35,19 @@ def generate(llm: LLM, messages: Messages, max_tokens: int, stop: list[str] | No
     return "".join(llm.stream(messages, max_tokens, stop))
 
 
+def loop_start(text: str, shortest: int = 20, longest: int = 300, copies: int = 3) -> int | None:
+    """Where the text starts repeating itself, when it ends with `copies` back-to-back copies of a stretch
+    (small models decoding greedily can repeat a line until the token limit): the end of the first copy."""
+    for size in range(shortest, min(longest, len(text) // copies) + 1):
+        tail = text[-size:]
+        if text.endswith(tail * copies) and any(c.isalpha() for c in tail):
+            start = len(text) - (copies - 1) * size
+            while start >= 2 * size and text[start - 2 * size : start - size] == tail:
+                start -= size
+            return start
+    return None
+
+
 class LlamaCppLLM:
     """A GGUF model in this process. Prompts are formatted with the model's own chat template and the
     KV cache of the previous prompt is reused, so a shared instruction prefix is read only once."""

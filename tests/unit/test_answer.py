@@ -2,7 +2,7 @@ import pytest
 
 from rag.answer import REFUSAL, SYSTEM_LONG, AnswerService, answer_style, build_prompt, by_document, cite, is_refusal
 from rag.chunks import Chunk
-from rag.llm import FakeLLM
+from rag.llm import FakeLLM, loop_start
 from rag.retrieval import Retrieved
 from rag.settings import Settings
 
@@ -124,6 +124,29 @@ def test_citation_numbers_follow_the_grouped_prompt():
                            Settings(_env_file=None)).ask([{"role": "user", "content": "Smaller city?"}], "c")
     assert "[2] (page 4) Lyon is smaller." in llm.history[0][1]["content"]
     assert [(c.number, c.document_id, c.page) for c in answer.citations] == [(2, "d1", 4)]
+
+
+@pytest.mark.parametrize(
+    "text,start",
+    [
+        ("Hours > Garage > Opening " * 3, 25),
+        ("It opens at 6am. Hours > Garage > Opening " * 4, 42),  # one copy kept
+        ("Ha ha ha ha ha ha ha ha ha ha ha ha ha ha ha ha ha ha ha ha ha ha ha ha ha ha ha ha ha ha ha ", 30),
+        ("Hours > Garage > Opening " * 2, None),  # twice can be a list
+        ("|---" * 30, None),  # no words: a table's rule
+        ("Net cash provided by operating activities was $5 million in 2023 and $4 million in 2022.", None),
+    ],
+)
+def test_loop_start(text, start):
+    assert loop_start(text) == start
+
+
+def test_a_looping_answer_stops_and_keeps_one_copy():
+    llm = FakeLLM(["Paris [1] Paris is the capital. " * 40])
+    service = AnswerService(FixedRetriever(Retrieved(PASSAGES, 0.6)), llm, Settings(_env_file=None))
+    events = list(service.stream([{"role": "user", "content": "Capital of France?"}], "c"))
+    assert len(events) < 20  # tokens, then done: it stopped after the third copy
+    assert events[-1]["answer"] == "Paris [1] Paris is the capital." and not events[-1]["refused"]
 
 
 def test_model_refusal_and_answer():

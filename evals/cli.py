@@ -32,4 +32,6 @@ def run_eval(settings, dataset_name, limit, k, models, docs, retrieval_only, pro
                               on_row=lambda row: bar.update(1))
         result.ingest = ingest_summary
         results.append(result)
+        if result.interrupted:
+            break
     return results

@@ -42,6 +42,8 @@ class Result:
     config: dict
     rows: list[Row] = field(default_factory=list)
     ingest: dict = field(default_factory=dict)
+    planned: int = 0  # questions asked for; fewer rows when interrupted
+    interrupted: bool = False
 
     def summary(self) -> dict:
         answerable = [r for r in self.rows if not r.unanswerable]
@@ -51,6 +53,7 @@ class Result:
         out = {
             "dataset": self.dataset, **self.config,
             "questions": len(self.rows), "answerable": len(answerable), "unanswerable": len(unanswerable),
+            "interrupted": self.interrupted,
             "answer_recall": _share(r.answer_hit for r in answerable if r.answer_hit is not None),
             "doc_recall": _share(r.doc_hit for r in answerable if r.doc_hit is not None),
             "long_answers": _share(r.style == "long" for r in self.rows),
@@ -92,6 +95,8 @@ def open_pipeline(settings, dataset: Dataset) -> tuple[Retriever, dict]:
     store = open_store(settings)
     ingestor = Ingestor(settings, embedder, store, connect(settings.db_path))
     summary = ingestor.ingest(dataset.documents, COLLECTION).to_dict()
+    if summary["interrupted"]:  # figures on part of the documents would mislead; a re-run resumes
+        raise KeyboardInterrupt
     summary = {k: v for k, v in summary.items() if k not in ("files", "pruned", "collection")}
     return Retriever(embedder, store, LexicalIndex(ingestor.conn), settings), summary
 
@@ -100,41 +105,51 @@ def evaluate(
     dataset: Dataset, questions, retriever: Retriever, answers: AnswerService | None, k: int | None, config: dict,
     on_row=None,
 ) -> Result:
-    result = Result(dataset.name, config)
-    short = dataset.answer_kind == "short"
+    """Every question's row; on Ctrl-C, the rows done so far, marked interrupted."""
+    result = Result(dataset.name, config, planned=len(questions))
     for q in questions:
-        style = answer_style(q.question, retriever.settings.answer_style)
-        row = Row(q.question, q.unanswerable, style)
-        started = time.perf_counter()
-        top_k, budget = context_size(retriever.settings, style, k)
-        passages = retriever.retrieve(q.question, COLLECTION, top_k, budget=budget, named=style == "long").passages
-        row.retrieval_s = time.perf_counter() - started
-        row.context_chars = sum(len(p.text) for p in passages)
-        if not q.unanswerable:
-            texts = [p.text for p in passages]
-            if short and q.answers:
-                row.answer_hit = answer_in(texts, q.answers)
-            if q.documents:
-                row.doc_hit = any(dataset.is_gold(q, p.source) for p in passages)
-            hits = ([dataset.is_gold(q, p.source) for p in passages] if q.documents and not short
-                    else [answer_in([t], q.answers) for t in texts])
-            row.reciprocal_rank = first_hit_rank(hits)
-        if answers is not None:
-            started = time.perf_counter()
-            answer = answers.ask([{"role": "user", "content": q.question}], COLLECTION, k)
-            row.answer_s = time.perf_counter() - started
-            row.first_token_s = answer.timings.get("first_token_s")
-            row.refused = answer.refused
-            row.refusal_probability = answer.refusal_probability
-            row.question_logprob = answer.question_logprob
-            row.answer = answer.answer
-            if not q.unanswerable:
-                text = "" if answer.refused else strip_citations(answer.answer)
-                row.em, row.f1 = exact_match(text, q.answers), f1(text, q.answers)
+        try:
+            row = score(dataset, q, retriever, answers, k)
+        except KeyboardInterrupt:
+            result.interrupted = True
+            break
         result.rows.append(row)
         if on_row:
             on_row(row)
     return result
+
+
+def score(dataset: Dataset, q, retriever: Retriever, answers: AnswerService | None, k: int | None) -> Row:
+    short = dataset.answer_kind == "short"
+    style = answer_style(q.question, retriever.settings.answer_style)
+    row = Row(q.question, q.unanswerable, style)
+    started = time.perf_counter()
+    top_k, budget = context_size(retriever.settings, style, k)
+    passages = retriever.retrieve(q.question, COLLECTION, top_k, budget=budget, named=style == "long").passages
+    row.retrieval_s = time.perf_counter() - started
+    row.context_chars = sum(len(p.text) for p in passages)
+    if not q.unanswerable:
+        texts = [p.text for p in passages]
+        if short and q.answers:
+            row.answer_hit = answer_in(texts, q.answers)
+        if q.documents:
+            row.doc_hit = any(dataset.is_gold(q, p.source) for p in passages)
+        hits = ([dataset.is_gold(q, p.source) for p in passages] if q.documents and not short
+                else [answer_in([t], q.answers) for t in texts])
+        row.reciprocal_rank = first_hit_rank(hits)
+    if answers is not None:
+        started = time.perf_counter()
+        answer = answers.ask([{"role": "user", "content": q.question}], COLLECTION, k)
+        row.answer_s = time.perf_counter() - started
+        row.first_token_s = answer.timings.get("first_token_s")
+        row.refused = answer.refused
+        row.refusal_probability = answer.refusal_probability
+        row.question_logprob = answer.question_logprob
+        row.answer = answer.answer
+        if not q.unanswerable:
+            text = "" if answer.refused else strip_citations(answer.answer)
+            row.em, row.f1 = exact_match(text, q.answers), f1(text, q.answers)
+    return row
 
 
 def strip_citations(text: str) -> str:

@@ -175,6 +175,10 @@ def eval_command(
                            progress=not as_json and sys.stderr.isatty())
     except RagError as e:
         fail(str(e))
+    except KeyboardInterrupt:
+        fail("interrupted before the questions; run the same command again (ingested documents are kept)", 130)
+    for failure in results[0].ingest.get("failures", []):
+        err.print(f"[yellow]not ingested:[/yellow] {failure['source']}: {failure['reason']}")
     summaries = [r.summary() for r in results]
     if as_json:
         print(json.dumps(summaries))
@@ -187,6 +191,10 @@ def eval_command(
 
         report, chart = write_report(results, out_dir, "rag eval " + " ".join(sys.argv[2:]))
         err.print(f"report: {report}  chart: {chart}")
+    if results[-1].interrupted:
+        done = results[-1]
+        fail(f"interrupted: the figures for {done.config.get('model') or 'retrieval'} cover the first "
+             f"{len(done.rows)} of its {done.planned} questions", 130)
 
 
 def main() -> None:

@@ -78,13 +78,18 @@ QUESTIONS = [
 ]
 
 
-def test_eval_end_to_end_on_a_tiny_dataset(env):
+def tiny_dataset(env):
     docs = env / "set" / "documents"
     docs.mkdir(parents=True)
     for name, text in DOCS.items():
         (docs / name).write_text(text)
     dataset = env / "set" / "tiny.jsonl"
     dataset.write_text("\n".join(json.dumps(q) for q in QUESTIONS))
+    return dataset
+
+
+def test_eval_end_to_end_on_a_tiny_dataset(env):
+    dataset = tiny_dataset(env)
     out = env / "report"
     result = CliRunner().invoke(app, ["eval", str(dataset), "--k", "1", "--json", "--out", str(out)])
     assert result.exit_code == 0, result.output
@@ -109,3 +114,40 @@ def test_eval_end_to_end_on_a_tiny_dataset(env):
     assert (out / "chart.png").read_bytes()[:4] == b"\x89PNG"
     retrieval = json.loads(CliRunner().invoke(app, ["eval", str(dataset), "--retrieval-only", "--json"]).stdout)[0]
     assert "f1" not in retrieval and retrieval["doc_recall"] == 1.0
+
+
+def test_eval_interrupted_reports_the_questions_done(env, monkeypatch):
+    from rag.llm import FakeLLM
+
+    dataset = tiny_dataset(env)
+    (dataset.parent / "documents" / "empty.txt").write_text("")
+    answer = FakeLLM.stream
+    calls = []
+
+    def ctrl_c_on_the_third(self, *args, **kwargs):
+        calls.append(1)
+        if len(calls) == 3:
+            raise KeyboardInterrupt
+        yield from answer(self, *args, **kwargs)
+
+    monkeypatch.setattr(FakeLLM, "stream", ctrl_c_on_the_third)
+    out = env / "report"
+    result = CliRunner().invoke(app, ["eval", str(dataset), "--k", "1", "--json", "--out", str(out)])
+    assert result.exit_code == 130
+    [summary] = json.loads(result.stdout)
+    assert summary["interrupted"] and summary["questions"] == 2 and summary["doc_recall"] == 1.0
+    assert len((out / "rows.jsonl").read_text().splitlines()) == 2
+    assert "first 2 of its 4 questions" in result.stderr
+    assert "not ingested:" in result.stderr and "empty.txt: empty file" in result.stderr
+
+
+def test_eval_interrupted_while_ingesting_reports_nothing(env, monkeypatch):
+    from ingest.pipeline import Ingestor
+
+    def ctrl_c(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(Ingestor, "_run", ctrl_c)
+    result = CliRunner().invoke(app, ["eval", str(tiny_dataset(env)), "--json"])
+    assert result.exit_code == 130 and result.stdout == ""
+    assert "interrupted before the questions" in result.stderr

@@ -172,7 +172,7 @@ def eval_command(
 
     try:
         results = run_eval(get_settings(), dataset, limit, k, model or [None], docs, retrieval_only,
-                           progress=not as_json and sys.stderr.isatty())
+                           progress=None if as_json else "bar" if sys.stderr.isatty() else "lines")
     except RagError as e:
         fail(str(e))
     except KeyboardInterrupt:

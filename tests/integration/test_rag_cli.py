@@ -114,6 +114,8 @@ def test_eval_end_to_end_on_a_tiny_dataset(env):
     assert (out / "chart.png").read_bytes()[:4] == b"\x89PNG"
     retrieval = json.loads(CliRunner().invoke(app, ["eval", str(dataset), "--retrieval-only", "--json"]).stdout)[0]
     assert "f1" not in retrieval and retrieval["doc_recall"] == 1.0
+    logged = CliRunner().invoke(app, ["eval", str(dataset), "--retrieval-only"])  # not a terminal: progress lines
+    assert logged.exit_code == 0 and "tiny retrieval: 4/4 questions in" in logged.stderr
 
 
 def test_eval_interrupted_reports_the_questions_done(env, monkeypatch):

@@ -43,7 +43,7 @@ def run_eval(settings, dataset_name, limit, k, models, docs, retrieval_only, pro
 
 def _lines(desc: str, total: int):
     started, done = time.perf_counter(), 0
-    step = max(1, total // 10)
+    step = max(1, -(-total // 10))  # at most ten lines
 
     def on_row(row) -> None:
         nonlocal done

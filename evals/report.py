@@ -17,13 +17,18 @@ def _cell(value) -> str:
     return f"{value:.3f}" if isinstance(value, float) else str(value)
 
 
+def _label(summary: dict, sep: str = " ") -> str:
+    return f"{summary['dataset']}{sep}{summary.get('model') or 'retrieval'} k={summary.get('k')}"
+
+
 def table(summaries: list[dict]):
+    """A metric per row and a configuration per column: it fits a terminal (or a log) of any width."""
     from rich.table import Table
 
-    columns = [c for c in COLUMNS if any(c in s for s in summaries)]
-    t = Table(*columns)
-    for s in summaries:
-        t.add_row(*(_cell(s.get(c)) for c in columns))
+    t = Table("", *(_label(s) for s in summaries))
+    for c in COLUMNS[3:]:  # dataset, model and k are in the column's label
+        if any(c in s for s in summaries):
+            t.add_row(c, *(_cell(s.get(c)) for s in summaries))
     return t
 
 
@@ -38,6 +43,8 @@ def write_report(results, out: Path, command: str) -> tuple[Path, Path]:
     chart = out / "chart.png"
     _chart(summaries, chart)
     columns = [c for c in COLUMNS if any(c in s for s in summaries)]
+    interrupted = [f"Interrupted: the figures for {_label(s)} cover only the questions done before (questions: "
+                   f"{s['questions']})." for s in summaries if s.get("interrupted")]
     lines = [
         f"# rag eval: {', '.join(sorted({s['dataset'] for s in summaries}))}",
         "",
@@ -47,6 +54,7 @@ def write_report(results, out: Path, command: str) -> tuple[Path, Path]:
         "|" + "---|" * len(columns),
         *("| " + " | ".join(_cell(s.get(c)) for c in columns) + " |" for s in summaries),
         "",
+        *([*interrupted, ""] if interrupted else []),
         "![quality and latency](chart.png)",
         "",
         "Metrics as defined in shared/eval/README.md; `answered_when_retrieved` is the share of answerable",
@@ -64,7 +72,7 @@ def _chart(summaries: list[dict], path: Path) -> None:
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    labels = [f"{s['dataset']}\n{s.get('model', '')} k={s.get('k')}" for s in summaries]
+    labels = [_label(s, "\n") for s in summaries]
     quality = [m for m in QUALITY if any(s.get(m) is not None for s in summaries)]
     latency = [m for m in LATENCY if any(s.get(m) is not None for s in summaries)]
     fig, (left, right) = plt.subplots(1, 2, figsize=(12, 4.5))

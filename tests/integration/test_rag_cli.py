@@ -116,6 +116,7 @@ def test_eval_end_to_end_on_a_tiny_dataset(env):
     assert "f1" not in retrieval and retrieval["doc_recall"] == 1.0
     logged = CliRunner().invoke(app, ["eval", str(dataset), "--retrieval-only"])  # not a terminal: progress lines
     assert logged.exit_code == 0 and "tiny retrieval: 4/4 questions in" in logged.stderr
+    assert any("doc_recall" in line and "1.000" in line for line in logged.stdout.splitlines())  # 80 columns
 
 
 def test_eval_interrupted_reports_the_questions_done(env, monkeypatch):
@@ -140,6 +141,7 @@ def test_eval_interrupted_reports_the_questions_done(env, monkeypatch):
     assert summary["interrupted"] and summary["questions"] == 2 and summary["doc_recall"] == 1.0
     assert len((out / "rows.jsonl").read_text().splitlines()) == 2
     assert "first 2 of its 4 questions" in result.stderr
+    assert "k=1 cover only the questions done before (questions: 2)." in (out / "report.md").read_text()
     assert "not ingested:" in result.stderr and "empty.txt: empty file" in result.stderr
 
 

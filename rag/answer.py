@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from rag.chunks import Chunk
-from rag.llm import LLM, generate, loop_start
+from rag.llm import LLM, generate, without_loops
 from rag.models import question_logprob_floor
 from rag.retrieval import Retriever
 
@@ -262,16 +262,13 @@ class AnswerService:
         # Below the threshold a long answer must not open with NOT FOUND: the model puts it first whenever
         # the sources answer only part of the question, and its other openings share the rest.
         avoid = NOT_FOUND if long and chance is not None else None
-        for piece in self.llm.stream(prompt, max_tokens, avoid_start=avoid):
+        for piece in without_loops(self.llm.stream(prompt, max_tokens, avoid_start=avoid)):
             if not pieces:
                 timings["first_token_s"] = round(time.perf_counter() - started, 3)
             pieces.append(piece)
             yield {"type": "token", "text": piece}
-            if loop_start("".join(pieces)) is not None:
-                break  # the rest would be more of the same
         timings["generation_s"] = round(time.perf_counter() - at, 3)
-        text = "".join(pieces)
-        text = text[: loop_start(text)].strip()
+        text = "".join(pieces).strip()
         # A long answer may end on what the sources leave out: only its opening sentence can make it a refusal.
         refused = is_refusal((_sentences(text) or [""])[0] if long else text)
         citations = [] if refused else cite(text, passages)

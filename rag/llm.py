@@ -3,7 +3,7 @@
 import json
 import re
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Protocol
 
 from rag.errors import BackendUnavailable
@@ -33,6 +33,34 @@ class LLM(Protocol):
 
 def generate(llm: LLM, messages: Messages, max_tokens: int, stop: list[str] | None = None) -> str:
     return "".join(llm.stream(messages, max_tokens, stop))
+
+
+def without_loops(pieces: Iterable[str]) -> Iterator[str]:
+    """The pieces' text up to where it starts repeating itself (see `loop_start`), when the model loops;
+    nothing of the copies after the first is passed on: text that repeats earlier text waits until it
+    turns out to be new."""
+    text, sent = "", 0
+    for piece in pieces:
+        text += piece
+        end = loop_start(text)
+        if end is not None:
+            if end > sent:
+                yield text[sent:end]
+            return
+        ready = len(text) - _repeated_tail(text)
+        if ready > sent:
+            yield text[sent:ready]
+            sent = ready
+    if len(text) > sent:
+        yield text[sent:]
+
+
+def _repeated_tail(text: str) -> int:
+    """Length of the longest end of the text that also occurs earlier in it."""
+    size = 0
+    while size < len(text) - 1 and text.find(text[-size - 1 :]) < len(text) - size - 1:
+        size += 1
+    return size
 
 
 def loop_start(text: str, shortest: int = 20, longest: int = 300, copies: int = 3) -> int | None:

@@ -1,8 +1,10 @@
+import re
+
 import pytest
 
 from rag.answer import REFUSAL, SYSTEM_LONG, AnswerService, answer_style, build_prompt, by_document, cite, is_refusal
 from rag.chunks import Chunk
-from rag.llm import FakeLLM, loop_start
+from rag.llm import FakeLLM, loop_start, without_loops
 from rag.retrieval import Retrieved
 from rag.settings import Settings
 
@@ -141,12 +143,26 @@ def test_loop_start(text, start):
     assert loop_start(text) == start
 
 
+@pytest.mark.parametrize(
+    "text,shown",
+    [
+        ("It opens at 6am on weekdays and at 8am on weekends, at 6am on holidays.", None),  # nothing lost
+        ("Hours > Garage > Opening " * 9, "Hours > Garage > Opening "),
+        ("It opens at 6am. Hours > Garage > Opening " * 5, "It opens at 6am. Hours > Garage > Opening "),
+    ],
+)
+def test_a_stream_shows_one_copy_of_a_loop(text, shown):
+    pieces = list(without_loops(re.findall(r"\S+\s*", text)))  # a word at a time, like a model
+    assert "".join(pieces) == (shown or text)
+
+
 def test_a_looping_answer_stops_and_keeps_one_copy():
     llm = FakeLLM(["Paris [1] Paris is the capital. " * 40])
     service = AnswerService(FixedRetriever(Retrieved(PASSAGES, 0.6)), llm, Settings(_env_file=None))
     events = list(service.stream([{"role": "user", "content": "Capital of France?"}], "c"))
     assert len(events) < 20  # tokens, then done: it stopped after the third copy
     assert events[-1]["answer"] == "Paris [1] Paris is the capital." and not events[-1]["refused"]
+    assert "".join(e["text"] for e in events[:-1]).strip() == events[-1]["answer"]  # the stream shows one copy
 
 
 def test_model_refusal_and_answer():

@@ -275,6 +275,7 @@ class Ingestor:
                 job.document_id, collection, job.source, sha256=job.sha256, size=job.size, type=kind,
                 status="ingested", error=None, chunks=len(chunks), duplicate_of=None, chunking=self.chunking,
             )
+            self.registry.bump_version(collection)
 
     def _duplicate(self, doc_id, collection, source, sha256, size, original) -> FileReport:
         self._remove_chunks(collection, doc_id)
@@ -304,6 +305,7 @@ class Ingestor:
         self.store.delete_document(collection, doc_id)
         with transaction(self.conn):
             self.lexical.delete_document(doc_id)
+            self.registry.bump_version(collection)
 
     def delete_document(self, doc_id: str) -> bool:
         doc = self.registry.get(doc_id)
@@ -327,6 +329,7 @@ class Ingestor:
         with transaction(self.conn):
             self.lexical.drop_collection(collection)
             self.conn.execute("DELETE FROM documents WHERE collection = ?", (collection,))
+            self.registry.bump_version(collection)
 
 
 def _title(chunk: Chunk) -> str:

@@ -1,4 +1,5 @@
-"""The SQLite file in the data directory: document registry and lexical (FTS5) index."""
+"""The SQLite file in the data directory: document registry, lexical (FTS5) index, collection versions and
+the answer cache."""
 
 import sqlite3
 from pathlib import Path
@@ -45,6 +46,23 @@ CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
 CREATE VIRTUAL TABLE IF NOT EXISTS documents_fts USING fts5(
     document_id UNINDEXED, collection UNINDEXED, title, text, tokenize='porter unicode61 remove_diacritics 2'
 );
+-- Bumped by every add, replace or delete in a collection: cached answers of older versions are stale.
+CREATE TABLE IF NOT EXISTS collection_versions (
+    collection TEXT PRIMARY KEY,
+    version INTEGER NOT NULL
+);
+CREATE TABLE IF NOT EXISTS answer_cache (
+    id INTEGER PRIMARY KEY,
+    collection TEXT NOT NULL,
+    version INTEGER NOT NULL,
+    style TEXT NOT NULL,
+    question TEXT NOT NULL,
+    vector BLOB NOT NULL,
+    answer TEXT NOT NULL,
+    cost INTEGER NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS answer_cache_by_collection ON answer_cache (collection, version, style);
 CREATE TRIGGER IF NOT EXISTS chunks_ai AFTER INSERT ON chunks BEGIN
     INSERT INTO chunks_fts (rowid, text, title) VALUES (new.rowid, new.text, new.title);
 END;

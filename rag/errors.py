@@ -31,3 +31,13 @@ class BackendUnavailable(RagError):
     """A backend (vector store server, LLM, model file) is missing or cannot be reached."""
 
     status_code = 503
+
+
+class RateLimited(BackendUnavailable):
+    """A provider (or our own limiter) refuses more requests for now."""
+
+    status_code = 429
+
+    def __init__(self, message: str, retry_after: float | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after

@@ -5,21 +5,12 @@ import sqlite3
 
 from rag.chunks import Chunk
 
+
 _WORD = re.compile(r"\w+", re.UNICODE)
 STOPWORDS = frozenset(
     "a an and are as at be by did do does for from had has have how i in is it its of on or that the"
     " this to was were what when where which who whom whose why will with".split()
 )
-
-
-# Capitalised words inside a sentence, possessive dropped ("Apple's" -> Apple); not "10-Qs" or "Q3".
-_NAME = re.compile(r"(?<![.?!:]\s)(?<![-\w])(?<!^)([A-Z][\w&-]*[A-Za-z])(?:['’]s\b)?")
-
-
-def names(question: str) -> list[str]:
-    """The names a question asks about, as far as capitals tell: words capitalised mid-sentence."""
-    words = _NAME.findall(question.strip().lstrip("\"'“‘("))
-    return list(dict.fromkeys(w for w in words if not any(ch.isdigit() for ch in w)))
 
 
 def match_expression(query: str) -> str:

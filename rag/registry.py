@@ -77,3 +77,10 @@ class Registry:
 
     def delete(self, doc_id: str) -> None:
         self.conn.execute("DELETE FROM documents WHERE id = ?", (doc_id,))
+
+    def bump_version(self, collection: str) -> None:
+        """A collection's content changed: answers cached for it before are stale."""
+        self.conn.execute(
+            "INSERT INTO collection_versions (collection, version) VALUES (?, 1)"
+            " ON CONFLICT (collection) DO UPDATE SET version = version + 1", (collection,),
+        )

@@ -4,7 +4,7 @@ import re
 from dataclasses import dataclass, replace
 
 from rag.chunks import Chunk
-from rag.lexical import names
+from rag.question import names
 
 
 @dataclass

@@ -70,6 +70,28 @@ class Settings(BaseSettings):
         "default: the bundled model's calibrated value (off for other models); -inf = off",
     )
 
+    # The large model (any OpenAI-compatible API), reached only within its provider's limits.
+    escalation: Literal["never", "when_needed", "always"] = Field(
+        "never", description="never | when_needed: when the local answer is refused or ungrounded | always",
+    )
+    large_url: str | None = Field(None, description="base URL as the openai SDK takes it, e.g. http://127.0.0.1:8080/v1")
+    large_api_key: str | None = None
+    large_model: str | None = None
+    large_rpm: int = Field(3, description="requests per minute the provider allows")
+    large_tpm: int = Field(10_000, description="tokens per minute (prompt + max_tokens, as providers count)")
+    large_rpd: int = Field(200, description="requests per day")
+    large_wait_s: float = Field(0.0, description="how long an answer may wait for the budget; 0 = answer locally at once")
+    large_retries: int = Field(2, description="retries after a 429 or a timeout, each through the budget")
+    large_retry_wait_s: float = Field(20.0, description="longest Retry-After honoured before answering locally")
+    large_timeout_s: float = 60.0
+    min_support: float = Field(0.5, description="a local answer with fewer of its words in its sources is ungrounded")
+    redis_url: str | None = Field(None, description="shared state across replicas, e.g. redis://127.0.0.1:6379/0")
+
+    # Semantic answer cache.
+    cache: bool = True
+    cache_similarity: float = Field(0.9, description="cosine between standalone questions for a cache hit")
+    cache_size: int = Field(1000, description="answers kept per collection")
+
     # Uploads.
     uploads_dir_name: str = "uploads"
 

@@ -8,6 +8,8 @@ from pathlib import Path
 from ingest.jobs import Jobs
 from ingest.pipeline import Ingestor
 from rag.answer import AnswerService
+from rag.answer.cache import AnswerCache
+from rag.answer.escalation import LargeModel, open_large_model
 from rag.db import connect
 from rag.embeddings import Embedder, get_embedder
 from rag.lexical import LexicalIndex
@@ -44,8 +46,17 @@ class Services:
         return "llm" in self.__dict__
 
     @cached_property
+    def large(self) -> LargeModel | None:
+        return open_large_model(self.settings, self.embedder.count_tokens)
+
+    @cached_property
+    def cache(self) -> AnswerCache | None:
+        s = self.settings
+        return AnswerCache(self.conn, s.cache_similarity, s.cache_size) if s.cache else None
+
+    @cached_property
     def answers(self) -> AnswerService:
-        return AnswerService(self.retriever, self.llm, self.settings)
+        return AnswerService(self.retriever, self.llm, self.settings, self.large, self.cache)
 
     def delete_document(self, doc_id: str) -> bool:
         with self.write_lock:

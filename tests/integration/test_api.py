@@ -137,8 +137,10 @@ def test_streaming_sends_tokens_then_done(client, fake_llm):
     events = [block.split("\n", 1) for block in raw.strip().split("\n\n")]
     kinds = [e[0].removeprefix("event: ") for e in events]
     payloads = [json.loads(e[1].removeprefix("data: ")) for e in events]
-    assert kinds[-1] == "done" and set(kinds[:-1]) == {"token"} and len(kinds) >= 3
-    assert "".join(p["text"] for p in payloads[:-1]).strip() == "28 days [1]"
+    # the passages first (a client shows them while the model reads), then the answer's text, then done
+    assert kinds[0] == "sources" and kinds[-1] == "done" and set(kinds[1:-1]) == {"token"}
+    assert payloads[0]["sources"][0]["name"] == "employee-handbook.md" and payloads[0]["sources"][0]["excerpt"]
+    assert "".join(p["text"] for p in payloads[1:-1]) == payloads[-1]["answer"] == "28 days [1]"
     assert payloads[-1]["citations"][0]["name"] == "employee-handbook.md"
 
 
@@ -243,6 +245,6 @@ def test_backend_failing_mid_stream_ends_with_an_error_event(settings, embedder)
             assert r.status_code == 200
             raw = r.read().decode()
     events = [block.split("\n", 1) for block in raw.strip().split("\n\n")]
-    assert [e[0] for e in events] == ["event: token", "event: error"]
+    assert [e[0] for e in events] == ["event: sources", "event: error"]  # a short answer is held whole
     assert json.loads(events[-1][1].removeprefix("data: ")) == {
         "error": "BackendUnavailable", "detail": "the LLM server went away"}

@@ -7,7 +7,8 @@ import pytest
 from rag.chunks import Chunk
 from rag.db import connect
 from rag.embeddings import FakeEmbedder
-from rag.lexical import LexicalIndex, match_expression, names
+from rag.lexical import LexicalIndex, match_expression
+from rag.question import names
 from rag.retrieval import Retriever, fit_budget, merge_overlapping, reciprocal_rank_fusion
 from rag.settings import Settings
 from rag.store import MemoryStore

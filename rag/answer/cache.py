@@ -1,0 +1,84 @@
+"""Answers cached by (collection, the collection's version, answer style, the standalone question's
+embedding). Any add, replace or delete bumps a collection's version, so nothing stale is served; nothing
+is shared across collections.
+
+A near-miss question ("... in 1990?" against "... in 1991?", another name, an added "not") embeds almost
+like the one cached, closer than many true paraphrases do. So besides the similarity threshold, a hit must
+have the same key terms: every figure, capitalised name and negation of either question occurs in the
+other. The threshold and the guard were chosen on evals/paraphrases (docs/BENCHMARKS.md).
+"""
+
+import json
+import re
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+import numpy as np
+
+_WORD = re.compile(r"\w+(?:['’]\w+)?", re.UNICODE)
+_NEGATION = frozenset("not no never none nothing nobody neither nor without cannot n't".split())
+
+
+def key_terms(question: str) -> set[str]:
+    """Figures, capitalised words after the first, and negations: what one word changes the answer of."""
+    words = _WORD.findall(question)
+    terms = {w.lower() for i, w in enumerate(words) if any(c.isdigit() for c in w) or (i and w[0].isupper())}
+    terms |= {w.lower() for w in words if w.lower() in _NEGATION or w.lower().endswith("n't")}
+    return terms
+
+
+def same_terms(a: str, b: str) -> bool:
+    words_a, words_b = {w.lower() for w in _WORD.findall(a)}, {w.lower() for w in _WORD.findall(b)}
+    return key_terms(a) <= words_b and key_terms(b) <= words_a
+
+
+@dataclass
+class Hit:
+    question: str
+    similarity: float
+    answer: dict
+    cost: int  # large-model tokens the answer would have cost
+
+
+class AnswerCache:
+    def __init__(self, conn: sqlite3.Connection, threshold: float, size: int = 1000):
+        self.conn = conn
+        self.threshold = threshold
+        self.size = size
+
+    def version(self, collection: str) -> int:
+        row = self.conn.execute("SELECT version FROM collection_versions WHERE collection = ?", (collection,)).fetchone()
+        return row[0] if row else 0
+
+    def lookup(self, collection: str, version: int, style: str, question: str, vector) -> Hit | None:
+        rows = self.conn.execute(
+            "SELECT question, vector, answer, cost FROM answer_cache WHERE collection = ? AND version = ? AND style = ?"
+            " ORDER BY id DESC LIMIT ?", (collection, version, style, self.size),
+        ).fetchall()
+        if not rows:
+            return None
+        vectors = np.stack([np.frombuffer(r[1], dtype=np.float32) for r in rows])
+        scores = vectors @ np.asarray(vector, dtype=np.float32)
+        for i in np.argsort(-scores):
+            if scores[i] < self.threshold:
+                return None
+            if same_terms(question, rows[i][0]):
+                return Hit(rows[i][0], float(scores[i]), json.loads(rows[i][2]), rows[i][3])
+        return None
+
+    def store(self, collection: str, version: int, style: str, question: str, vector, answer: dict, cost: int) -> None:
+        now = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        self.conn.execute(
+            "INSERT INTO answer_cache (collection, version, style, question, vector, answer, cost, created_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            (collection, version, style, question, np.asarray(vector, dtype=np.float32).tobytes(),
+             json.dumps(answer), cost, now),
+        )
+        # Older versions can never be served again; keep the newest `size` of this one.
+        self.conn.execute("DELETE FROM answer_cache WHERE collection = ? AND version < ?", (collection, version))
+        self.conn.execute(
+            "DELETE FROM answer_cache WHERE collection = ? AND id NOT IN"
+            " (SELECT id FROM answer_cache WHERE collection = ? ORDER BY id DESC LIMIT ?)",
+            (collection, collection, self.size),
+        )

@@ -1,0 +1,52 @@
+"""Is an answer supported by the passages it cites? A check on the answer's own text against the sources,
+with no English word list: figures and capitalised names must occur in the cited passages (or the
+question), and most of its words must too.
+
+Why these two: a small model that misreads its sources mostly invents a figure or a name, or writes a
+phrase of its own; an extractive answer copies the source. The check cannot see a wrong span copied from
+the right passage; the model's hesitation (rag.answer.refusal) is the signal for that.
+"""
+
+import re
+from dataclasses import dataclass
+
+from rag.answer.citations import MARKER
+from rag.chunks import Chunk
+
+_FIGURE = re.compile(r"\d+(?:[.,]\d+)*")
+_NAME = re.compile(r"\b[^\W\d_][\w'’-]*", re.UNICODE)
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+@dataclass
+class Grounding:
+    unsupported: list[str]  # figures and names of the answer the sources do not contain
+    support: float  # share of the answer's words (3+ letters or any figure) found in the cited passages
+
+    def ok(self, min_support: float) -> bool:
+        return not self.unsupported and self.support >= min_support
+
+    def detail(self) -> str:
+        missing = f"not in its sources: {', '.join(self.unsupported[:5])}; " if self.unsupported else ""
+        return f"{missing}{self.support:.0%} of its words are in its sources"
+
+
+def _figure(text: str) -> str:
+    return text.replace(",", "").rstrip(".").lstrip("0") or "0"
+
+
+def check(answer: str, passages: list[Chunk], question: str = "") -> Grounding:
+    """`passages` are those the answer cites (all of the context when it cites none)."""
+    answer = _FIGURE.sub(lambda m: _figure(m.group()), MARKER.sub(" ", answer))
+    source = _FIGURE.sub(lambda m: _figure(m.group()), " ".join(p.text for p in passages) + " " + question)
+    lowered = source.lower()
+    known_words = set(_WORD.findall(lowered))
+    known_figures = set(_FIGURE.findall(source))
+    unsupported = [f for f in dict.fromkeys(_FIGURE.findall(answer)) if f not in known_figures]
+    for name in dict.fromkeys(m.group() for m in _NAME.finditer(answer) if m.group()[0].isupper()):
+        parts = _WORD.findall(name.lower())
+        if parts and not all(p in known_words for p in parts):
+            unsupported.append(name)
+    said = [w for w in _WORD.findall(answer.lower()) if len(w) >= 3 or w.isdigit()]
+    support = sum(w in known_words for w in said) / len(said) if said else 1.0
+    return Grounding(unsupported, support)

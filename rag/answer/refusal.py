@@ -1,0 +1,82 @@
+"""When an answer is a refusal: before the model writes (its own hesitation, the question's likelihood)
+and after (what it wrote).
+
+Policy without scoring: a backend that cannot read its own probabilities (most OpenAI-compatible servers
+report no prompt log-probabilities; some report none at all) is never refused before it writes. Then only
+the retrieval gate (nothing relevant) and the model's own reply ("NOT FOUND", or a sentence saying the
+sources do not answer) refuse, so such backends refuse less often than the in-process model.
+"""
+
+import re
+from dataclasses import dataclass
+
+from rag.answer.prompt import NOT_FOUND
+from rag.llm import LLM, scorer
+from rag.models import question_logprob_floor
+
+REFUSAL = "The documents do not contain an answer to this question."
+
+_NOT_FOUND = re.compile(r"^\W*not\s+found\b", re.IGNORECASE)
+# A refusal speaks about the sources or about the one answering, not about the world: "The plan does not
+# include dental coverage [2]" is an answer, "The sources do not mention dental coverage" is not.
+_SOURCES = r"(?:sources?|documents?|context|passages?|texts?|information|data|excerpts?)"
+_REFUSAL = re.compile(
+    rf"\b{_SOURCES}\b(?: \w+){{0,3}} (?:do|does|did|is|are|was|were|can|could)(?: not|n't)"
+    r" (?:\w+ ){0,2}(?:contain|include|mention|provide|say|state|specify|answer|give|have|address|cover|tell)"
+    rf"|\b(?:no|not enough|insufficient) (?:information|mention|details?|answer)\b(?: \w+){{0,6}} (?:in|from) the {_SOURCES}"
+    rf"|^\W*(?:there is |there's )?no (?:information|mention|answer)\b"
+    r"|\b(?:I|we) (?:do not|don't|cannot|can't|am unable to|are unable to) (?:know|answer|find|determine|tell)\b"
+    r"|\bunanswerable\b|\bnot enough information\b|\bcannot be (?:answered|determined)\b",
+    re.IGNORECASE,
+)
+
+
+def is_refusal(text: str) -> bool:
+    """The reply says the sources do not answer: empty, NOT FOUND, or a sentence about the sources or the
+    answerer not knowing. A negative statement about the world ("No dental coverage [2]") is an answer."""
+    text = text.strip()
+    return not text or bool(_NOT_FOUND.match(text) or _REFUSAL.search(text))
+
+
+@dataclass
+class Hesitation:
+    """What the model's own signals said before it wrote."""
+
+    chance: float | None = None  # P(the reply starts with NOT FOUND)
+    likelihood: float | None = None  # mean log-prob of the question's words after the sources
+    refused: bool = False
+    detail: str = ""
+
+
+class RefusalPolicy:
+    def __init__(self, settings, llm: LLM):
+        self.settings = settings
+        self.scorer = scorer(llm)
+        self.floor = question_logprob_floor(settings, llm.name) if self.scorer else None
+
+    def threshold(self, style: str) -> float:
+        return self.settings.long_refusal_threshold if style == "long" else self.settings.refusal_threshold
+
+    def hesitation(self, prompt, question: str, style: str) -> Hesitation:
+        """Small models answer unanswerable questions with a confident-looking guess. Trust their hesitation
+        even if another start is likelier, and refuse a question whose words are unexpected after the sources
+        (a swapped name or an added negation makes a near-miss question unlikely)."""
+        if self.scorer is None:
+            return Hesitation()
+        # Read first: it evaluates the whole prompt, which start_probability then finds cached.
+        likelihood = self.scorer.mean_logprob(prompt, question) if self.floor is not None else None
+        chance = self.scorer.start_probability(prompt, NOT_FOUND)
+        threshold = self.threshold(style)
+        if chance is not None and chance >= threshold:
+            return Hesitation(chance, likelihood, True, f"P({NOT_FOUND}) {chance:.2f} >= {threshold:.2f}")
+        if likelihood is not None and likelihood < self.floor:
+            return Hesitation(chance, likelihood, True, f"question log-prob {likelihood:.2f} < {self.floor:.2f}")
+        return Hesitation(chance, likelihood)
+
+    @staticmethod
+    def refuses(text: str, style: str) -> bool:
+        """A long answer may end on what the sources leave out: only its opening sentence can refuse."""
+        if style != "long":
+            return is_refusal(text)
+        opening = re.split(r"(?<=[.!?])\s+|\n", text.strip(), maxsplit=1)[0]
+        return is_refusal(opening)

@@ -1,0 +1,317 @@
+"""AnswerService: one answer is a list of named steps with one exit that builds it.
+
+standalone question → cache lookup → retrieve → gates → local answer → (maybe) escalate → cite → cache store
+
+The stream says exactly what the final event says: the token texts joined equal `answer`. Text is held
+back while a later step could still change it (a refusal read from the reply, an escalation), and a
+`sources` event goes out before the model reads, so a client has something to show meanwhile.
+"""
+
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import asdict, dataclass, field, replace
+
+from rag.answer import grounding
+from rag.answer.cache import AnswerCache
+from rag.answer.citations import Citation, cite, with_markers
+from rag.answer.escalation import LargeModel, LargeUnavailable
+from rag.answer.prompt import FILLER, NOT_FOUND, REWRITE, build_prompt, by_document, context_size
+from rag.answer.refusal import REFUSAL, Hesitation, RefusalPolicy, is_refusal
+from rag.chunks import Chunk
+from rag.llm import LLM, generate, scorer, without_loops
+from rag.question import answer_style
+from rag.retrieval import Retriever
+
+
+@dataclass
+class Answer:
+    answer: str
+    refused: bool
+    citations: list[Citation]
+    question: str  # the standalone question used for retrieval
+    timings: dict[str, float] = field(default_factory=dict)
+    model: str = ""
+    style: str = "short"  # short: a phrase; long: a few sentences
+    refusal_probability: float | None = None  # the model's own chance of starting with NOT FOUND
+    question_logprob: float | None = None  # how expected the question's words are after the sources
+    answered_by: str = "local"  # local | large | cache
+    answered_by_reason: str = ""  # why that one (README, "Who answers")
+    answered_by_detail: str = ""
+    large_tokens: int = 0  # large-model tokens this answer spent
+    saved_tokens: int = 0  # large-model tokens it would have cost had the large model answered it
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass
+class Reply:
+    """An answer's text before its citations, and who wrote it."""
+
+    text: str
+    refused: bool
+    by: str
+    reason: str
+    detail: str = ""
+    hesitation: Hesitation = field(default_factory=Hesitation)
+    large_tokens: int = 0
+
+
+@dataclass
+class Run:
+    """One answer in the making."""
+
+    messages: list[dict[str, str]]
+    collection: str
+    top_k: int | None
+    document_ids: list[str] | None
+    style: str | None
+    started: float = field(default_factory=time.perf_counter)
+    timings: dict[str, float] = field(default_factory=dict)
+    question: str = ""
+    vector: object = None
+    version: int = 0
+    passages: list[Chunk] = field(default_factory=list)
+    best: float = 0.0
+    prompt: list[dict[str, str]] = field(default_factory=list)
+    sent: str = ""  # text already streamed
+
+    def lap(self, name: str, since: float) -> None:
+        self.timings[name] = round(time.perf_counter() - since, 3)
+
+
+def _opening(text: str) -> str | None:
+    """The first sentence once it is complete, else None."""
+    parts = re.split(r"(?<=[.!?])\s+|\n", text.strip(), maxsplit=1)
+    return parts[0] if len(parts) == 2 else None
+
+
+class AnswerService:
+    def __init__(self, retriever: Retriever, llm: LLM, settings, large: LargeModel | None = None,
+                 cache: AnswerCache | None = None):
+        self.retriever = retriever
+        self.llm = llm
+        self.settings = settings
+        self.large = large
+        self.cache = cache
+        self.refusal = RefusalPolicy(settings, llm)
+
+    @property
+    def escalation(self) -> str:
+        return self.settings.escalation if self.large is not None else "never"
+
+    def warm_up(self) -> None:
+        """Load both models and read the fixed instructions into the model's cache, so the first question
+        is as fast as the rest."""
+        self.retriever.embedder.embed(["warm-up"])
+        self._read(build_prompt("", []))
+
+    def _read(self, prompt) -> None:
+        if (s := scorer(self.llm)) is not None:
+            s.start_probability(prompt, NOT_FOUND)
+        else:
+            generate(self.llm, prompt, max_tokens=1)
+
+    def read_time(self) -> tuple[int, float]:
+        """Tokens in the largest context a short answer gets, and the seconds the model takes to read one:
+        what such an answer spends before its first word, which depends mostly on the CPU."""
+        s = self.settings
+        tokens = min(s.context_tokens, s.top_k * s.chunk_tokens)
+        text = FILLER * max(1, tokens // self.retriever.embedder.count_tokens(FILLER))
+        filler = Chunk("warm-up", "warm-up", "warm-up", "warm-up.txt", text, 0, 0, len(text))
+        at = time.perf_counter()
+        self._read(build_prompt("When did the committee meet?", [filler]))
+        return tokens, time.perf_counter() - at
+
+    def standalone_question(self, messages: list[dict[str, str]]) -> str:
+        question = messages[-1]["content"]
+        history = [m for m in messages[:-1] if m["role"] in ("user", "assistant")]
+        if not history:
+            return question
+        turns = "\n".join(f"{m['role']}: {m['content']}" for m in history[-6:])
+        rewritten = generate(
+            self.llm,
+            [{"role": "system", "content": REWRITE},
+             {"role": "user", "content": f"Conversation:\n{turns}\n\nLast question: {question}"}],
+            max_tokens=64, stop=["\n"],
+        ).strip()
+        return rewritten or question
+
+    def stream(
+        self, messages: list[dict[str, str]], collection: str, top_k: int | None = None,
+        document_ids: list[str] | None = None, style: str | None = None,
+    ) -> Iterator[dict]:
+        """Events: {"type": "sources", "sources"}, {"type": "token", "text"} ..., then {"type": "done", **Answer}."""
+        run = Run(messages, collection, top_k, document_ids, style)
+        self._standalone(run)
+        hit = self._lookup(run)
+        if hit is not None:
+            yield {"type": "sources", "sources": [asdict(c) for c in hit.citations]}
+            yield from self._done(run, hit)
+            return
+        self._retrieve(run)
+        yield {"type": "sources", "sources": self._sources(run)}
+        reply = self._gates(run)
+        if reply is None:
+            reply = yield from self._answer(run)
+        answer = self._cite(run, reply)
+        self._store(run, answer)
+        yield from self._done(run, answer)
+
+    # -- the steps, in order -------------------------------------------------------------------------
+
+    def _standalone(self, run: Run) -> None:
+        run.question = self.standalone_question(run.messages)
+        if run.question != run.messages[-1]["content"]:
+            run.lap("rewrite_s", run.started)
+        run.style = answer_style(run.question, run.style or self.settings.answer_style)
+
+    def _cacheable(self, run: Run) -> bool:
+        return self.cache is not None and run.document_ids is None and run.top_k is None
+
+    def _lookup(self, run: Run) -> Answer | None:
+        if not self._cacheable(run):
+            return None
+        at = time.perf_counter()
+        run.vector = self.retriever.embedder.embed([run.question])[0]
+        run.version = self.cache.version(run.collection)
+        hit = self.cache.lookup(run.collection, run.version, run.style, run.question, run.vector)
+        run.lap("cache_s", at)
+        if hit is None:
+            return None
+        cached = dict(hit.answer, citations=[Citation(**c) for c in hit.answer["citations"]])
+        return Answer(**{
+            **cached, "question": run.question, "timings": run.timings, "answered_by": "cache",
+            "answered_by_reason": "cache_hit", "large_tokens": 0, "saved_tokens": hit.cost,
+            "answered_by_detail": f"{hit.similarity:.2f} similar to an earlier question: {hit.question}",
+        })
+
+    def _retrieve(self, run: Run) -> None:
+        at = time.perf_counter()
+        k, budget = context_size(self.settings, run.style, run.top_k)
+        long = run.style == "long"
+        retrieved = self.retriever.retrieve(run.question, run.collection, k, run.document_ids, budget, named=long)
+        run.lap("retrieval_s", at)
+        run.passages, run.best = by_document(retrieved.passages), retrieved.best_similarity
+        run.prompt = build_prompt(run.question, run.passages, run.style)
+
+    def _sources(self, run: Run) -> list[dict]:
+        return [{"number": i, "document_id": p.document_id, "name": p.source.rsplit("/", 1)[-1], "page": p.page,
+                 "headings": p.headings, "excerpt": p.text[:200]} for i, p in enumerate(run.passages, start=1)]
+
+    def _gates(self, run: Run) -> Reply | None:
+        """Refused before any model reads: nothing relevant; or, for a long answer (which the model refuses
+        only when it is sure), documents that do not name what the question names: asked about one company
+        with only another's reports, it would describe the other. That refusal says which names: one may be
+        misspelt. The large model would have nothing better to read: these are not escalated."""
+        if not run.passages or run.best < self.settings.min_relevance:
+            return Reply(REFUSAL, True, "local", "nothing_relevant", f"best similarity {run.best:.2f}")
+        missing = self.retriever.unmentioned(run.question, run.passages) if run.style == "long" else []
+        if missing:
+            either = missing[0] if len(missing) == 1 else f"{', '.join(missing[:-1])} or {missing[-1]}"
+            return Reply(f"The documents do not mention {either}.", True, "local", "not_mentioned")
+        return None
+
+    def _answer(self, run: Run):
+        """By the escalation policy: always the large model, when_needed after a local answer, or never."""
+        fallback = None
+        if self.escalation == "always":
+            fallback = self._escalate(run, None, "always", "the policy is to always ask the large model")
+            if fallback.by == "large":
+                return fallback
+        reply = yield from self._answer_locally(run)
+        if fallback is not None:  # the large model was wanted and could not be had
+            return replace(reply, reason=fallback.reason, detail=fallback.detail)
+        return self._check(run, reply) if self.escalation == "when_needed" else reply
+
+    def _answer_locally(self, run: Run):
+        at = time.perf_counter()
+        reason = "local_only" if self.escalation == "never" else "grounded"
+        hesitation = self.refusal.hesitation(run.prompt, run.question, run.style)
+        if hesitation.refused:
+            run.lap("generation_s", at)
+            return Reply(REFUSAL, True, "local", "local_refused", hesitation.detail, hesitation)
+        long = run.style == "long"
+        # Short answers are a phrase: held whole. Long ones show once their opening sentence is not a refusal,
+        # unless an escalation may still replace them.
+        hold = not long or self.escalation == "when_needed"
+        max_tokens = self.settings.long_answer_tokens if long else self.settings.max_answer_tokens
+        # Below the threshold a long answer must not open with NOT FOUND: the model puts it first whenever
+        # the sources answer only part of the question, and its other openings share the rest.
+        avoid = NOT_FOUND if long and hesitation.chance is not None else None
+        text = ""
+        for piece in without_loops(self.llm.stream(run.prompt, max_tokens, avoid_start=avoid)):
+            if not text:
+                run.lap("first_token_s", run.started)
+            text += piece
+            opening = None if hold else _opening(text)
+            if opening is not None and not is_refusal(opening) and text.strip() != run.sent:
+                yield {"type": "token", "text": text.strip()[len(run.sent):]}
+                run.sent = text.strip()
+        run.lap("generation_s", at)
+        text = text.strip()
+        if self.refusal.refuses(text, run.style):
+            return Reply(REFUSAL, True, "local", "local_refused", "the model said the sources do not answer",
+                         hesitation)
+        return Reply(text, False, "local", reason, "", hesitation)
+
+    def _check(self, run: Run, reply: Reply) -> Reply:
+        """when_needed: escalate a refused local answer, or one its sources do not support."""
+        if reply.refused:
+            return self._escalate(run, reply, "local_refused", reply.detail)
+        cited = [c.number for c in cite(reply.text, run.passages)]
+        found = grounding.check(reply.text, [run.passages[n - 1] for n in cited], run.question)
+        if not found.ok(self.settings.min_support):
+            return self._escalate(run, reply, "ungrounded", found.detail())
+        return replace(reply, detail=found.detail())
+
+    def _escalate(self, run: Run, local: Reply | None, reason: str, detail: str) -> Reply:
+        """The large model on the same prompt; when it cannot be had, the local reply marked with why (the
+        caller answers locally when there is none yet)."""
+        at = time.perf_counter()
+        max_tokens = self.settings.long_answer_tokens if run.style == "long" else self.settings.max_answer_tokens
+        try:
+            text, tokens = self.large.complete(run.prompt, max_tokens)
+        except LargeUnavailable as e:
+            run.lap("large_s", at)
+            why = f"{detail}; {e}" if detail else str(e)
+            return replace(local, reason=e.reason, detail=why) if local else Reply("", False, "local", e.reason, why)
+        run.lap("large_s", at)
+        text = text.strip()
+        refused = self.refusal.refuses(text, run.style)
+        hesitation = local.hesitation if local else Hesitation()
+        return Reply(REFUSAL if refused else text, refused, "large", reason, detail, hesitation, tokens)
+
+    def _cite(self, run: Run, reply: Reply) -> Answer:
+        citations = [] if reply.refused else cite(reply.text, run.passages)
+        text = with_markers(reply.text, citations)
+        model = self.large.name if reply.by == "large" else self.llm.name
+        saved = 0
+        if reply.by == "local" and reply.reason not in ("nothing_relevant", "not_mentioned"):
+            count = self.retriever.embedder.count_tokens
+            saved = sum(count(m["content"]) for m in run.prompt) + count(text)
+        return Answer(text, reply.refused, citations, run.question, run.timings, model, run.style,
+                      reply.hesitation.chance, reply.hesitation.likelihood, reply.by, reply.reason, reply.detail,
+                      reply.large_tokens, saved)
+
+    def _store(self, run: Run, answer: Answer) -> None:
+        """Answers the large model should have given are not kept: its budget may be back next time."""
+        if not self._cacheable(run) or answer.answered_by_reason in ("budget_spent", "large_unavailable"):
+            return
+        cost = answer.large_tokens or answer.saved_tokens
+        kept = {k: v for k, v in answer.to_dict().items() if k not in ("timings", "question")}
+        self.cache.store(run.collection, run.version, run.style, run.question, run.vector, kept, cost)
+
+    def _done(self, run: Run, answer: Answer) -> Iterator[dict]:
+        answer.timings["total_s"] = round(time.perf_counter() - run.started, 3)
+        assert answer.answer.startswith(run.sent), "streamed text the answer does not start with"
+        if rest := answer.answer[len(run.sent):]:
+            yield {"type": "token", "text": rest}
+        yield {"type": "done", **answer.to_dict()}
+
+    def ask(self, messages, collection, top_k=None, document_ids=None, style=None) -> Answer:
+        *_, done = self.stream(messages, collection, top_k, document_ids, style)
+        done.pop("type")
+        done["citations"] = [Citation(**c) for c in done["citations"]]
+        return Answer(**done)

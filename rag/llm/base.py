@@ -1,0 +1,41 @@
+"""The LLM seam: generation is the Protocol every backend implements; scoring is a capability some offer."""
+
+from collections.abc import Iterator
+from typing import Protocol, runtime_checkable
+
+Messages = list[dict[str, str]]
+
+
+@runtime_checkable
+class LLM(Protocol):
+    name: str
+
+    def stream(
+        self, messages: Messages, max_tokens: int, stop: list[str] | None = None, avoid_start: str | None = None,
+    ) -> Iterator[str]:
+        """The reply, piece by piece; greedy decoding so answers are reproducible. With `avoid_start` the
+        reply does not begin with that word, where the backend allows it."""
+        ...
+
+
+@runtime_checkable
+class Scorer(Protocol):
+    """What a backend that can read its own probabilities offers besides generation. The refusal policy
+    (rag.answer.refusal) uses it when present and says what it does without it."""
+
+    def start_probability(self, messages: Messages, start: str) -> float | None:
+        """Probability that the reply starts with `start`; None when the backend cannot tell."""
+        ...
+
+    def mean_logprob(self, messages: Messages, text: str) -> float | None:
+        """Mean log-probability of `text` (in the last message) given what precedes it; None when the
+        backend cannot tell."""
+        ...
+
+
+def scorer(llm: LLM) -> Scorer | None:
+    return llm if isinstance(llm, Scorer) else None
+
+
+def generate(llm: LLM, messages: Messages, max_tokens: int, stop: list[str] | None = None) -> str:
+    return "".join(llm.stream(messages, max_tokens, stop))

@@ -1,0 +1,43 @@
+"""A deterministic stand-in for unit tests: queued replies, every prompt kept."""
+
+import re
+
+from rag.llm.base import Messages
+
+
+class FakeLLM:
+    """Deterministic stand-in: replies queued with enqueue(), otherwise quotes the first source.
+
+    Every prompt it receives is kept in .history for assertions; `refusal_chance` is what
+    start_probability answers and `question_logprob` what mean_logprob answers.
+    """
+
+    name = "fake"
+
+    def __init__(self, replies: list[str] | None = None, refusal_chance: float = 0.0,
+                 question_logprob: float | None = None):
+        self.replies = list(replies or [])
+        self.refusal_chance = refusal_chance
+        self.question_logprob = question_logprob
+        self.history: list[Messages] = []
+        self.avoided: list[str | None] = []  # the avoid_start of each stream() call
+
+    def start_probability(self, messages, start):
+        return self.refusal_chance
+
+    def mean_logprob(self, messages, text):
+        return self.question_logprob
+
+    def enqueue(self, *replies: str) -> None:
+        self.replies.extend(replies)
+
+    def stream(self, messages, max_tokens, stop=None, avoid_start=None):
+        self.history.append(messages)
+        self.avoided.append(avoid_start)
+        if self.replies:
+            reply = self.replies.pop(0)
+        else:
+            match = re.search(r"\[1\] (?:\([^)\n]*\) )?(.+?)(?:\.|\n|$)", messages[-1]["content"])
+            reply = f"{match.group(1).strip()} [1]" if match else "I don't know."
+        for word in reply.split(" "):
+            yield word + " "

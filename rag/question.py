@@ -1,0 +1,47 @@
+"""Every heuristic about a question's form, in one place: the answer style it gets and the names it asks
+about. They go by the question's wording (English); rag.answer and rag.retrieval call them."""
+
+import re
+
+_AUX = r"(?:has|have|had|do|does|did|is|are|was|were|can|could|might|may|would|should|will)"
+_CHANGE = r"(?:changes?|changed|shifts?|shifted|trends?|fluctuat\w*|alterations?|movements|patterns)"
+_OPEN_QUESTION = re.compile(
+    # instructions, and why / how-did questions, also after a leading clause ("In the 2023 report, compare ...")
+    r"(?:^|[,;:]\s)\W*(?:why|describe|explain|summari[sz]e|outline|discuss|compare|contrast|elaborate|analy[sz]e|"
+    rf"assess|evaluate|examine|list|identify|correlate|combine|align)\b|(?:^|[,;:]\s)\W*how {_AUX}\b|\bhow might\b"
+    # changes, trends, effects, causes and connections
+    r"|\b(?:how|in what ways?) (?:\S+ ){0,10}?(?:changed?|evolved?|compared?|compares|relates?|correlates?|"
+    r"affect(?:ed|s)?|impact(?:ed|s)?|differ)\b"
+    r"|\b(?:changed?|evolved?|shifted|trended) over\b|\bover time\b|\btrends?\b"
+    r"|\b(?:relationship|correlation|connection) between\b"
+    rf"|\bany (?:\w+ ){{0,2}}{_CHANGE}\b|\bany (?:significant|notable|major|substantial|considerable)\b"
+    r"|\bwhat (?:\w+ ){0,2}(?:changes|shifts|trends|patterns)\b"
+    r"|\b(?:what|which) (?:is|are|was|were|has been|have been) the (?:\w+ )?(?:impact|effects?|implications?|role|"
+    r"factors|drivers|reasons|causes|consequences)\b"
+    r"|\b(?:what|which) (?:\w+ )?(?:role|factors|drivers|reasons|implications|relationship|insights|details|effects|"
+    r"impacts|consequences)\b|\bthe (?:main|primary|key|principal) (?:driver|reason|cause)\b"
+    r"|\bwhat do (?:\S+ ){1,10}(?:suggest|indicate|imply|say)\b"
+    r"|^\W*what (?:are|were) the (?:main|key|principal|major|primary) \w+s\b"
+    # several asks in one question, or one per item
+    r"|,? and (?:what|how|why|which) \w|\?.+\?|\bif so\b|\bfor each\b|\bbreakdown\b",
+    re.IGNORECASE,
+)
+
+
+def answer_style(question: str, style: str = "auto") -> str:
+    """short (a phrase) or long (a few sentences); auto picks long for questions a phrase cannot answer: why
+    and how-did questions, instructions (describe, compare...), changes, trends, effects and their causes,
+    several asks at once. It goes by the question's form only."""
+    if style != "auto":
+        return style
+    return "long" if _OPEN_QUESTION.search(question) else "short"
+
+
+# Capitalised words inside a sentence, possessive dropped ("Apple's" -> Apple); not "10-Qs" or "Q3".
+_NAME = re.compile(r"(?<![.?!:]\s)(?<![-\w])(?<!^)([A-Z][\w&-]*[A-Za-z])(?:['’]s\b)?")
+
+
+def names(question: str) -> list[str]:
+    """The names a question asks about, as far as capitals tell: words capitalised mid-sentence."""
+    words = _NAME.findall(question.strip().lstrip("\"'“‘("))
+    return list(dict.fromkeys(w for w in words if not any(ch.isdigit() for ch in w)))

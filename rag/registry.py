@@ -84,3 +84,6 @@ class Registry:
             "INSERT INTO collection_versions (collection, version) VALUES (?, 1)"
             " ON CONFLICT (collection) DO UPDATE SET version = version + 1", (collection,),
         )
+
+    def collections(self) -> "list[str]":
+        return [r[0] for r in self.conn.execute("SELECT DISTINCT collection FROM documents ORDER BY collection")]

@@ -5,12 +5,14 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
 
 from rag.errors import BackendUnavailable, RagError
 from service.container import Services
-from service.routes import chat, documents, health
+from service.metrics import timed
+from service.openai_api import error_body
+from service.routes import chat, documents, health, v1
 
 log = logging.getLogger(__name__)
 SLOW_READ_S = 4.0  # reading the context takes longer than a short answer should
@@ -53,20 +55,38 @@ def create_app(services: Services, warm_up: bool = False) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.services = services
-    for module in (documents, chat, health):
+    for module in (documents, chat, health, v1):
         app.include_router(module.router)
+    app.middleware("http")(timed(services.metrics))
+
+    @app.get("/metrics", tags=["health"], include_in_schema=False)
+    def metrics() -> Response:
+        from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+        return Response(generate_latest(services.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    # The one table from errors to responses: ours are {error, detail}; under /v1, OpenAI's shape.
+    def error(request: Request, status: int, name: str, detail, headers=None) -> JSONResponse:
+        if request.url.path.startswith("/v1/"):
+            message = detail if isinstance(detail, str) else "; ".join(
+                f"{'.'.join(map(str, d['loc']))}: {d['msg']}" for d in detail)
+            status = 400 if status == 422 else status  # OpenAI says 400 for a malformed request
+            return JSONResponse(error_body(status, message, name), status_code=status, headers=headers)
+        return JSONResponse({"error": name, "detail": detail}, status_code=status, headers=headers)
 
     @app.exception_handler(RagError)
     async def rag_error(request: Request, exc: RagError):
-        return JSONResponse({"error": type(exc).__name__, "detail": str(exc)}, status_code=exc.status_code)
+        after = getattr(exc, "retry_after", None)
+        headers = {"Retry-After": str(max(1, round(after)))} if after else None
+        return error(request, exc.status_code, type(exc).__name__, str(exc), headers)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError):
         detail = [{"loc": e["loc"], "msg": e["msg"]} for e in exc.errors()]
-        return JSONResponse({"error": "ValidationError", "detail": detail}, status_code=422)
+        return error(request, 422, "ValidationError", detail)
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException):
-        return JSONResponse({"error": "HTTPError", "detail": exc.detail}, status_code=exc.status_code)
+        return error(request, exc.status_code, "HTTPError", exc.detail)
 
     return app

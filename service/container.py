@@ -1,6 +1,7 @@
 """Build every component once, from settings; routes and commands get them from here."""
 
 import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -57,6 +58,19 @@ class Services:
     @cached_property
     def answers(self) -> AnswerService:
         return AnswerService(self.retriever, self.llm, self.settings, self.large, self.cache)
+
+    @cached_property
+    def metrics(self):
+        from service.metrics import Metrics
+
+        return Metrics(self)
+
+    def chat(self, messages, collection, top_k=None, document_ids=None, style=None) -> Iterator[dict]:
+        """The answer's events (rag.answer.service); its final one is counted in the metrics."""
+        for event in self.answers.stream(messages, collection, top_k, document_ids, style):
+            if event["type"] == "done":
+                self.metrics.answered(event)
+            yield event
 
     def delete_document(self, doc_id: str) -> bool:
         with self.write_lock:

@@ -16,11 +16,12 @@ router = APIRouter(tags=["chat"])
 def chat(services: ServicesDep, request: ChatRequest):
     """Answer from the documents, with citations; `refused` is true when they do not contain the answer.
 
-    With `stream: true` the answer comes as server-sent events: `token` events with `{"text"}`, then one
-    `done` event with the full response.
+    With `stream: true` the answer comes as server-sent events: one `sources` event with the passages the
+    model reads (`{"sources": [{number, document_id, name, page, headings, excerpt}]}`), `token` events
+    with `{"text"}` (joined, exactly the final `answer`), then one `done` event with the full response.
     """
     collection = check_collection(request.collection or services.settings.collection)
-    events = services.answers.stream(
+    events = services.chat(
         request.as_messages(), collection, request.top_k, request.document_ids, request.style
     )
     if request.stream:

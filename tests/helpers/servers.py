@@ -1,7 +1,10 @@
 """Start real servers on free local ports for integration tests."""
 
+import contextlib
 import socket
 import subprocess
+import sys
+import threading
 import time
 
 import httpx
@@ -26,3 +29,51 @@ def wait_until_up(process: subprocess.Popen, url: str, what: str, timeout: float
         time.sleep(0.3)
     process.kill()
     pytest.fail(f"{what} did not start")
+
+
+def smollm2_path():
+    from rag.models import BUNDLED, locate
+
+    path = locate(BUNDLED["smollm2-135m"], "models")
+    if path is None:
+        pytest.fail("SmolLM2 is not installed: run scripts/setup.sh smollm2-135m")
+    return path
+
+
+@contextlib.contextmanager
+def llama_server(alias: str = "smollm2"):
+    """llama-cpp-python's own OpenAI-compatible server with SmolLM2 on a free port; yields its base URL."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "llama_cpp.server", "--model", str(smollm2_path()), "--model_alias", alias,
+         "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048", "--n_threads", "1", "--logits_all", "true"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    wait_until_up(process, f"{url}/v1/models", "llama.cpp server")
+    try:
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+@contextlib.contextmanager
+def serve_app(app):
+    """The app on a free port over real HTTP (uvicorn in a thread); yields its base URL."""
+    import uvicorn
+
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 60
+    while not server.started and thread.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if not server.started:
+        pytest.fail("the app did not start")
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=30)

@@ -1,15 +1,11 @@
 """One contract for every LLM backend: the fake, SmolLM2 in process, and SmolLM2 behind a real
 OpenAI-compatible server (llama-cpp-python's own server, started on a free local port)."""
 
-import subprocess
-import sys
-
 import pytest
 
 from rag.errors import BackendUnavailable
 from rag.llm import FakeLLM, LlamaCppLLM, OpenAICompatibleLLM, generate
-from rag.models import BUNDLED, locate
-from tests.helpers.servers import free_port, wait_until_up
+from tests.helpers.servers import free_port, llama_server, smollm2_path
 
 pytestmark = pytest.mark.integration
 MESSAGES = [
@@ -18,26 +14,10 @@ MESSAGES = [
 ]
 
 
-def smollm2_path():
-    path = locate(BUNDLED["smollm2-135m"], "models")
-    if path is None:
-        pytest.fail("SmolLM2 is not installed: run scripts/setup.sh smollm2-135m")
-    return path
-
-
 @pytest.fixture(scope="module")
 def server_url():
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "llama_cpp.server", "--model", str(smollm2_path()), "--model_alias", "smollm2",
-         "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048", "--n_threads", "2", "--logits_all", "true"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    url = f"http://127.0.0.1:{port}"
-    wait_until_up(process, f"{url}/v1/models", "llama.cpp server")
-    yield url
-    process.terminate()
-    process.wait(timeout=10)
+    with llama_server() as url:
+        yield url
 
 
 @pytest.fixture(params=["fake", "llamacpp", "openai"])
@@ -135,3 +115,10 @@ def test_mean_logprob_is_the_models_own_reading(length, cached):
         logits = np.array(reference.scores[start + j - 1], dtype=np.float64)
         scores.append(logits[token] - logits.max() - np.log(np.exp(logits - logits.max()).sum()))
     assert llm.mean_logprob(messages, "What colour is the sky?") == pytest.approx(np.mean(scores), abs=1e-4)
+
+
+def test_openai_backend_reports_usage(server_url):
+    llm = OpenAICompatibleLLM(server_url, "smollm2", max_retries=0)
+    text, usage = llm.complete(MESSAGES, max_tokens=8)
+    assert text == generate(llm, MESSAGES, max_tokens=8)
+    assert usage.reported and usage.prompt_tokens > 10 and 0 < usage.completion_tokens <= 8

@@ -89,7 +89,8 @@ class Settings(BaseSettings):
 
     # Semantic answer cache.
     cache: bool = True
-    cache_similarity: float = Field(0.9, description="cosine between standalone questions for a cache hit")
+    cache_similarity: float = Field(0.84, description="cosine between standalone questions for a cache hit "
+                                    "(chosen by benchmarks/cache_threshold.py)")
     cache_size: int = Field(1000, description="answers kept per collection")
 
     # Uploads.

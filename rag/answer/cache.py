@@ -4,14 +4,16 @@ is shared across collections.
 
 A near-miss question ("... in 1990?" against "... in 1991?", another name, an added "not") embeds almost
 like the one cached, closer than many true paraphrases do. So besides the similarity threshold, a hit must
-have the same key terms: every figure, capitalised name and negation of either question occurs in the
-other. The threshold and the guard were chosen on evals/paraphrases (docs/BENCHMARKS.md).
+have the same key terms (every figure, capitalised name and negation of either question occurs in the
+other), and must not be the other question with one word or two changed: one word swapped for its
+opposite ("first"/"last") embeds as close as a paraphrase does, and only the form of the change tells. The threshold and the guard were chosen on evals/paraphrases (docs/BENCHMARKS.md).
 """
 
 import json
 import re
 import sqlite3
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 from datetime import datetime, timezone
 
 import numpy as np
@@ -28,9 +30,26 @@ def key_terms(question: str) -> set[str]:
     return terms
 
 
+def one_change(a: list[str], b: list[str]) -> bool:
+    """The same words but for one word or two swapped, added or dropped: someone changed one thing on
+    purpose ("first" for "last", "unpaid" for "paid"). Another form of the same word (its first three
+    letters kept: "day"/"days", "what is"/"what's") is not a change."""
+    changes = [op for op in SequenceMatcher(a=a, b=b, autojunk=False).get_opcodes() if op[0] != "equal"]
+    if len(changes) != 1:
+        return False
+    kind, i1, i2, j1, j2 = changes[0]
+    old, new = a[i1:i2], b[j1:j2]
+    if kind == "replace" and old[0][:3] == new[0][:3] and len(old[0]) >= 3 and len(new[0]) >= 3:
+        return False
+    return max(len(old), len(new)) <= 2
+
+
 def same_terms(a: str, b: str) -> bool:
-    words_a, words_b = {w.lower() for w in _WORD.findall(a)}, {w.lower() for w in _WORD.findall(b)}
-    return key_terms(a) <= words_b and key_terms(b) <= words_a
+    """Whether two similar questions may share an answer: the same key terms, and not one change apart."""
+    words_a, words_b = [w.lower() for w in _WORD.findall(a)], [w.lower() for w in _WORD.findall(b)]
+    if not (key_terms(a) <= set(words_b) and key_terms(b) <= set(words_a)):
+        return False
+    return words_a == words_b or not one_change(words_a, words_b)
 
 
 @dataclass

@@ -7,6 +7,9 @@ import time
 from dataclasses import dataclass, field
 
 
+MARGIN_S = 3
+
+
 @dataclass
 class BudgetStats:
     allowed: int = 0  # calls let through
@@ -19,14 +22,17 @@ class BudgetStats:
 
 class Budget:
     def __init__(self, rpm: int, tpm: int, rpd: int, storage_url: str | None = None, key: str = "large"):
-        from limits import RateLimitItemPerDay, RateLimitItemPerMinute
+        from limits import RateLimitItemPerDay, RateLimitItemPerSecond
         from limits.storage import storage_from_string
         from limits.strategies import MovingWindowRateLimiter
 
         self.limiter = MovingWindowRateLimiter(storage_from_string(storage_url or "memory://"))
         self.key = key
-        self.requests = [RateLimitItemPerMinute(rpm), RateLimitItemPerDay(rpd)]
-        self.tokens = RateLimitItemPerMinute(tpm)
+        # A minute and a margin: our window starts when we reserve, the provider's when the request arrives,
+        # which can be a second or two later on a busy machine (seen: 13 arrivals in 60 s at a limit of 10).
+        minute = 60 + MARGIN_S
+        self.requests = [RateLimitItemPerSecond(rpm, minute), RateLimitItemPerDay(rpd)]
+        self.tokens = RateLimitItemPerSecond(tpm, minute)
         self.stats = BudgetStats()
         self._debt = 0  # tokens a call spent beyond its reservation, charged to the next one
         self._lock = threading.Lock()

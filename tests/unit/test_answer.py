@@ -19,22 +19,6 @@ PASSAGES = [passage(1, "Paris is the capital. It has 2 million people.", page=3)
             passage(2, "Berlin is the capital of Germany. It is large.")]
 
 
-@pytest.mark.parametrize(
-    "text,refused",
-    [
-        ("NOT FOUND", True),
-        ("The sources do not contain this information.", True),
-        ("I don't know.", True),
-        ("", True),
-        ("Paris [1]", False),
-        ("2 million people [1]", False),
-        ("It was not until 1990 [2]", False),
-    ],
-)
-def test_is_refusal(text, refused):
-    assert is_refusal(text) is refused
-
-
 def test_citations_follow_markers_with_supporting_sentence():
     [c] = cite("About 2 million people [1].", PASSAGES)
     assert (c.number, c.document_id, c.page, c.name) == (1, "d1", 3, "doc1.pdf")

@@ -137,7 +137,7 @@ def test_the_budget_never_lets_more_through_than_its_limits():
     tokens = Budget(rpm=60, tpm=1000, rpd=200)
     assert tokens.try_acquire(600) and not tokens.try_acquire(600) and tokens.try_acquire(400)
     assert tokens.acquire(10, max_wait_s=0.2) is None and tokens.stats.deferred == 1
-    assert 50 < tokens.wait_time(10) <= 60
+    assert 50 < tokens.wait_time(10) <= 63  # a minute and the margin for arrival delays
     assert Budget(rpm=3, tpm=1000, rpd=200).wait_time(5000) == float("inf")  # more than a minute's worth
 
 

@@ -34,9 +34,11 @@ class Loaded:
     note: str = ""  # e.g. a mislabeled extension, a fallback parser
 
 
-def detect_type(path: Path, head: bytes) -> tuple[str, str]:
-    """The type by content, and a note when the name says otherwise."""
-    named = EXTENSIONS.get(path.suffix.lower())
+def detect_type(path: Path, head: bytes, name: str | None = None) -> tuple[str, str]:
+    """The type by content (`path` is the file itself, `head` its first bytes), and a note when its name
+    (`name`, else the path's) says otherwise."""
+    suffix = Path(name or path.name).suffix
+    named = EXTENSIONS.get(suffix.lower())
     if not head:
         raise UnsupportedFile("empty file (0 bytes)")
     if b"%PDF-" in head[:1024]:
@@ -46,7 +48,7 @@ def detect_type(path: Path, head: bytes) -> tuple[str, str]:
         if kind is None:
             raise UnsupportedFile("a ZIP archive that is not a Word (.docx) document")
     elif (guess := filetype.guess(head)) is not None:
-        raise UnsupportedFile(f"unsupported content type {guess.mime}" + (f" (named {path.suffix})" if path.suffix else ""))
+        raise UnsupportedFile(f"unsupported content type {guess.mime}" + (f" (named {suffix})" if suffix else ""))
     elif b"\0" in head:
         raise UnsupportedFile("binary content, not a supported document type")
     else:
@@ -55,7 +57,7 @@ def detect_type(path: Path, head: bytes) -> tuple[str, str]:
         kind = named if named in ("text", "markdown", "html") else ("html" if looks_html else "text")
         if kind != "html" and looks_html and named is None:
             kind = "html"
-    note = f"named {path.suffix} but contains {kind}" if named and named != kind else ""
+    note = f"named {suffix} but contains {kind}" if named and named != kind else ""
     return kind, note
 
 

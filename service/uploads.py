@@ -1,5 +1,6 @@
 """Check uploaded files and keep them under the data directory; nothing is stored unless all are valid."""
 
+import os
 import re
 import tempfile
 from pathlib import Path
@@ -33,14 +34,16 @@ def store_uploads(files: list[tuple[str | None, BinaryIO]], collection: str, set
                 raise UnsupportedFile(
                     f"{name}: unsupported file type; supported: {', '.join(sorted(EXTENSIONS))}"
                 )
-            temp = Path(tempfile.mkstemp(dir=folder, prefix=".upload-")[1])
+            handle, temp = tempfile.mkstemp(dir=folder, prefix=".upload-")
+            os.close(handle)  # written below by name; an open descriptor per upload ran out after ~1,000
+            temp = Path(temp)
             staged.append((name, temp))
             size = _copy_limited(stream, temp, settings.max_file_bytes, name, settings.max_file_mb)
             if size == 0:
                 raise RagError(f"{name}: empty file (0 bytes)")
             with open(temp, "rb") as f:
                 try:
-                    detect_type(Path(name), f.read(8192))
+                    detect_type(temp, f.read(8192), name)  # the staged file, not the client's name
                 except UnsupportedFile as e:
                     raise UnsupportedFile(f"{name}: {e}") from None
         if len({name for name, _ in staged}) < len(staged):

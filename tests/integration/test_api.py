@@ -248,3 +248,25 @@ def test_backend_failing_mid_stream_ends_with_an_error_event(settings, embedder)
     assert [e[0] for e in events] == ["event: sources", "event: error"]  # a short answer is held whole
     assert json.loads(events[-1][1].removeprefix("data: ")) == {
         "error": "BackendUnavailable", "detail": "the LLM server went away"}
+
+
+def test_a_docx_upload_is_ingested(client):
+    """Its type check opened the client's bare file name in the server's working directory: 500."""
+    body = upload(client, sample("onboarding-checklist.docx"))
+    assert body.status_code == 202, body.text
+    job = wait_for(client, body.json()["job_id"])
+    assert job["status"] == "done" and job["files"][0]["outcome"] == "ingested"
+
+
+def test_uploads_leave_no_file_descriptor_open(client):
+    """mkstemp's descriptor was never closed: uploads failed after ~1,000 files under the usual limit."""
+    import os
+
+    def open_files():
+        return len(os.listdir("/proc/self/fd"))
+
+    upload(client, ("warm.txt", b"warm up"))
+    before = open_files()
+    for i in range(40):
+        assert upload(client, (f"note-{i}.txt", f"note {i}".encode())).status_code == 202
+    assert open_files() - before < 10

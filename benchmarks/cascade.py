@@ -27,9 +27,11 @@ from rag.answer.citations import cite  # noqa: E402
 from rag.answer.refusal import RefusalPolicy  # noqa: E402
 from rag.llm.llamacpp import LlamaCppLLM  # noqa: E402
 from rag.llm.openai_api import OpenAICompatibleLLM  # noqa: E402
-from rag.models import resolve_model_path  # noqa: E402
+from rag.models import BUNDLED, resolve_model_path  # noqa: E402
 from rag.settings import get_settings  # noqa: E402
 from tests.helpers.servers import free_port, wait_until_up  # noqa: E402
+
+FLOOR = BUNDLED["qwen2.5-0.5b"].min_question_logprob
 
 
 def records(dataset_name: str, limit: int, local, large, settings) -> list[dict]:
@@ -55,6 +57,7 @@ def records(dataset_name: str, limit: int, local, large, settings) -> list[dict]
         rows.append({
             "dataset": dataset.name, "question": q.question, "unanswerable": q.unanswerable,
             "relevant": answer.answered_by_reason != "nothing_relevant", "chance": answer.refusal_probability,
+            "likelihood": answer.question_logprob,
             "local_refused": answer.refused, "grounded": check.ok(settings.min_support),
             "local_f1": 0.0 if answer.refused or not refs else f1(strip_citations(answer.answer), refs),
             "large_refused": RefusalPolicy.refuses(big, answer.style),
@@ -65,11 +68,68 @@ def records(dataset_name: str, limit: int, local, large, settings) -> list[dict]
     return rows
 
 
-def replay(rows: list[dict], policy: str, threshold: float) -> dict:
+def live(dataset_name: str, limit: int, local, large_url: str, settings) -> dict:
+    """when_needed for real, the large model behind the budget (3 RPM / 10,000 TPM / 200 RPD by default),
+    answers waiting up to RAG_LARGE_WAIT_S for it: F1, refusal accuracy, escalated, wall time, errors."""
+    from rag.answer.escalation import open_large_model
+
+    dataset = load_dataset(dataset_name, None, workdir=Path(tempfile.gettempdir()))
+    retriever, _ = open_pipeline(eval_settings(settings, dataset), dataset)
+    live_settings = retriever.settings.model_copy(update={
+        "escalation": "when_needed", "large_url": large_url, "large_model": "large", "large_timeout_s": 600})
+    large = open_large_model(live_settings, retriever.embedder.count_tokens)
+    service = AnswerService(retriever, local, live_settings, large)
+    f1s, refusals, by, errors = [], [], {}, []
+    started = time.perf_counter()
+    for q in sample(dataset.questions, limit):
+        try:
+            answer = service.ask([{"role": "user", "content": q.question}], COLLECTION)
+        except Exception as e:  # noqa: BLE001 - what a client would see
+            errors.append(repr(e))
+            continue
+        key = f"{answer.answered_by}/{answer.answered_by_reason}"
+        by[key] = by.get(key, 0) + 1
+        if q.unanswerable:
+            refusals.append(answer.refused)
+        else:
+            f1s.append(0.0 if answer.refused else f1(strip_citations(answer.answer), q.answers))
+    stats = large.budget.stats
+    busiest = max((sum(1 for u in stats.times if t <= u < t + 60) for t in stats.times), default=0)
+    return {"dataset": dataset.name, "questions": limit, "f1": round(sum(f1s) / max(1, len(f1s)), 4),
+            "refusal_accuracy": round(sum(refusals) / len(refusals), 4) if refusals else None,
+            "answered_by": by, "client_errors": len(errors), "wall_s": round(time.perf_counter() - started, 1),
+            "large_calls": large.stats.calls, "rate_limited": large.stats.rate_limited,
+            "most_calls_in_60s": busiest, "budget_waits": stats.waits, "waited_s": round(stats.waited_s, 1),
+            "deferred": stats.deferred, "large_tokens": large.stats.prompt_tokens + large.stats.completion_tokens}
+
+
+def grounding_split(rows: list[dict], threshold: float) -> str:
+    """How the groundedness check splits the local answers that were not refused (answerable questions):
+    mean F1 of those it passes against those it fails, and the large model's F1 on the failed ones."""
+    kept = [r for r in rows if not r["unanswerable"] and not hesitates(r, threshold)]
+    ok = [r for r in kept if r["grounded"]]
+    bad = [r for r in kept if not r["grounded"]]
+
+    def mean(values):
+        return f"{sum(values) / len(values):.3f}" if values else "-"
+
+    return (f"grounded {len(ok)} (local F1 {mean([r['local_f1'] for r in ok])}), ungrounded {len(bad)} "
+            f"(local F1 {mean([r['local_f1'] for r in bad])}, large F1 {mean([r['large_f1'] for r in bad])})")
+
+
+def hesitates(r: dict, threshold: float, floor: float | None = None) -> bool:
+    """The local gates: P(NOT FOUND) at this threshold, and the question's likelihood under a floor (the
+    0.5B model's calibrated -4.0 unless given)."""
+    floor = FLOOR if floor is None else floor
+    unlikely = r.get("likelihood") is not None and r["likelihood"] < floor
+    return r["local_refused"] or (r["chance"] is not None and r["chance"] >= threshold) or unlikely
+
+
+def replay(rows: list[dict], policy: str, threshold: float, floor: float | None = None) -> dict:
     """F1 (answerable), refusal accuracy (unanswerable), share escalated and large tokens under a policy."""
     f1s, refusals, escalated, tokens = [], [], 0, 0
     for r in rows:
-        refused = r["local_refused"] or (r["chance"] is not None and r["chance"] >= threshold)
+        refused = hesitates(r, threshold, floor)
         up = policy == "always" or (policy == "when_needed" and r["relevant"] and (refused or not r["grounded"]))
         escalated += up
         tokens += r["large_tokens"] if up else 0
@@ -77,7 +137,7 @@ def replay(rows: list[dict], policy: str, threshold: float) -> dict:
             refusals.append(r["large_refused"] if up else refused)
         else:
             f1s.append(r["large_f1"] if up else (0.0 if refused else r["local_f1"]))
-    return {"policy": policy, "threshold": threshold, "f1": round(sum(f1s) / max(1, len(f1s)), 4),
+    return {"policy": policy, "threshold": threshold, "floor": FLOOR if floor is None else floor, "f1": round(sum(f1s) / max(1, len(f1s)), 4),
             "refusal_accuracy": round(sum(refusals) / len(refusals), 4) if refusals else None,
             "escalated": round(escalated / len(rows), 4), "large_tokens": tokens}
 
@@ -87,9 +147,15 @@ def main() -> None:
     parser.add_argument("--squad", type=int, default=30)
     parser.add_argument("--cmu", type=int, default=20)
     parser.add_argument("--out", type=Path, default=Path("/tmp/cascade"))
+    parser.add_argument("--live", action="store_true", help="also run when_needed for real behind the budget")
+    parser.add_argument("--wait", type=float, default=60.0, help="RAG_LARGE_WAIT_S for the live run")
+    parser.add_argument("--replay", type=Path, help="only replay the policies from a rows.jsonl of an earlier run")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
     settings = get_settings()
+    if args.replay:
+        report([json.loads(line) for line in args.replay.read_text().splitlines()], [], settings, args.out)
+        return
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "llama_cpp.server", "--model", str(resolve_model_path("qwen2.5-1.5b", settings.models_dir)),
@@ -99,13 +165,23 @@ def main() -> None:
     try:
         local = LlamaCppLLM(resolve_model_path("qwen2.5-0.5b", settings.models_dir), settings.llm_context, 2)
         large = OpenAICompatibleLLM(f"http://127.0.0.1:{port}/v1", "large", timeout=600, max_retries=0)
-        rows = []
+        rows, runs = [], []
+        small = settings.model_copy(update={"llm_model": "qwen2.5-0.5b", "large_wait_s": args.wait})
         for name, limit in (("squad", args.squad), ("cmu", args.cmu)):
             if limit:
-                rows += records(name, limit, local, large, settings.model_copy(update={"llm_model": "qwen2.5-0.5b"}))
+                rows += records(name, limit, local, large, small)
+                if args.live:
+                    runs.append(live(name, limit, local, f"http://127.0.0.1:{port}/v1", small))
+                    print(json.dumps(runs[-1]), file=sys.stderr)
     finally:
         server.terminate()
     (args.out / "rows.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
+    report(rows, runs, settings, args.out)
+
+
+def report(rows: list[dict], runs: list[dict], settings, out: Path) -> None:
+    for run in runs:
+        print("live when_needed:", json.dumps(run))
     default = settings.refusal_threshold
     for name in sorted({r["dataset"] for r in rows}):
         part = [r for r in rows if r["dataset"] == name]
@@ -113,9 +189,17 @@ def main() -> None:
               f"large p50 {sorted(r['large_s'] for r in part)[len(part) // 2]:.1f} s")
         for policy in ("never", "always", "when_needed"):
             print("  ", replay(part, policy, default))
-    curve = [replay(rows, "when_needed", t / 20) for t in range(1, 21)]
+        print("  ", grounding_split(part, default))
+    # Two knobs decide a local refusal, hence an escalation: P(NOT FOUND)'s threshold and the question's
+    # likelihood floor. Every pair of them is a point; the curve is their upper frontier.
+    points = [replay(rows, "when_needed", t / 20, floor) for t in range(1, 21)
+              for floor in (float("-inf"), -7.0, -6.0, -5.0, -4.5, -4.0, -3.5, -3.0)]
+    curve = []
+    for p in sorted(points, key=lambda p: (p["escalated"], -p["f1"])):
+        if not curve or p["f1"] > curve[-1]["f1"]:
+            curve.append(p)
     for point in curve:
-        print("   curve", point)
+        print("   frontier", point)
     import matplotlib
 
     matplotlib.use("Agg")
@@ -123,7 +207,9 @@ def main() -> None:
 
     always = replay(rows, "always", default)["f1"]
     plt.figure(figsize=(6, 4))
-    plt.plot([p["escalated"] for p in curve], [p["f1"] for p in curve], "o-", label="when_needed, threshold 0.05–1")
+    plt.scatter([p["escalated"] for p in points], [p["f1"] for p in points], s=6, color="lightgrey",
+                label="when_needed, each threshold and floor")
+    plt.plot([p["escalated"] for p in curve], [p["f1"] for p in curve], "o-", label="their frontier")
     plt.axhline(always, color="grey", linestyle="--", label=f"always large ({always:.3f})")
     plt.axhline(0.95 * always, color="grey", linestyle=":", label="95 % of always large")
     plt.axvline(0.30, color="red", linestyle=":", label="30 % escalated")
@@ -131,8 +217,8 @@ def main() -> None:
     plt.ylabel("F1 (answerable questions)")
     plt.legend(fontsize=8)
     plt.tight_layout()
-    plt.savefig(args.out / "cascade.png", dpi=100)
-    print(f"plot: {args.out / 'cascade.png'}")
+    plt.savefig(out / "cascade.png", dpi=100)
+    print(f"plot: {out / 'cascade.png'}")
 
 
 if __name__ == "__main__":

@@ -81,6 +81,10 @@ def ask(
         print(json.dumps(answer))
         return
     out.print(answer["answer"])
+    if answer.get("answered_by", "local") != "local" or answer.get("answered_by_reason") in ("budget_spent",
+                                                                                               "large_unavailable"):
+        err.print(f"[dim]answered by: {answer['answered_by']} ({answer['answered_by_reason']}: "
+                  f"{answer.get('answered_by_detail', '')})[/dim]")
     for c in answer["citations"]:
         page = f", page {c['page']}" if c["page"] else ""
         out.print(f"  [{c['number']}] {c['name']}{page}: [dim]{c['excerpt']}[/dim]")

@@ -165,10 +165,11 @@ class AnswerService:
     def _answer_locally(self, run: Run):
         at = time.perf_counter()
         reason = "local_only" if self.escalation == "never" else "grounded"
+        refused = "local_only" if self.escalation == "never" else "local_refused"
         hesitation = self.refusal.hesitation(run.prompt, run.question, run.style)
         if hesitation.refused:
             run.lap("generation_s", at)
-            return Reply(REFUSAL, True, "local", "local_refused", hesitation.detail, hesitation)
+            return Reply(REFUSAL, True, "local", refused, hesitation.detail, hesitation)
         long = run.style == "long"
         # Short answers are a phrase: held whole. Long ones show once their opening sentence is not a refusal,
         # unless an escalation may still replace them.
@@ -189,8 +190,7 @@ class AnswerService:
         run.lap("generation_s", at)
         text = text.strip()
         if self.refusal.refuses(text, run.style):
-            return Reply(REFUSAL, True, "local", "local_refused", "the model said the sources do not answer",
-                         hesitation)
+            return Reply(REFUSAL, True, "local", refused, "the model said the sources do not answer", hesitation)
         return Reply(text, False, "local", reason, "", hesitation)
 
     def _check(self, run: Run, reply: Reply) -> Reply:

@@ -2,6 +2,7 @@
 
 import threading
 from collections.abc import Iterator
+from contextlib import closing
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -67,10 +68,11 @@ class Services:
 
     def chat(self, messages, collection, top_k=None, document_ids=None, style=None) -> Iterator[dict]:
         """The answer's events (rag.answer.service); its final one is counted in the metrics."""
-        for event in self.answers.stream(messages, collection, top_k, document_ids, style):
-            if event["type"] == "done":
-                self.metrics.answered(event)
-            yield event
+        with closing(self.answers.stream(messages, collection, top_k, document_ids, style)) as events:
+            for event in events:
+                if event["type"] == "done":
+                    self.metrics.answered(event)
+                yield event
 
     def delete_document(self, doc_id: str) -> bool:
         with self.write_lock:

@@ -2,11 +2,11 @@ import itertools
 import json
 
 from fastapi import APIRouter
-from fastapi.responses import StreamingResponse
 
 from rag.chunks import check_collection
 from rag.errors import RagError
 from service.deps import ServicesDep
+from service.streaming import ClosingStreamingResponse
 from service.schemas import ChatRequest, ChatResponse
 
 router = APIRouter(tags=["chat"])
@@ -35,7 +35,7 @@ def chat(services: ServicesDep, request: ChatRequest):
             except RagError as e:  # after the first byte the status is sent: report in the stream
                 yield f"event: error\ndata: {json.dumps({'error': type(e).__name__, 'detail': str(e)})}\n\n"
 
-        return StreamingResponse(sse(), media_type="text/event-stream")
+        return ClosingStreamingResponse(events, sse())
     *_, done = events
     done.pop("type")
     return done

@@ -6,11 +6,11 @@ import json
 
 import numpy as np
 from fastapi import APIRouter
-from fastapi.responses import StreamingResponse
 
 from rag.chunks import check_collection
 from rag.errors import RagError
 from service.deps import ServicesDep
+from service.streaming import ClosingStreamingResponse
 from service.openai_api import (
     EMBEDDING_MODEL, ChatCompletionRequest, Completion, EmbeddingRequest, ModelNotFound, collection_of, error_body,
     models,
@@ -71,7 +71,7 @@ def chat_completions(services: ServicesDep, request: ChatCompletionRequest):
             yield data(error_body(e.status_code, str(e), type(e).__name__))
         yield "data: [DONE]\n\n"
 
-    return StreamingResponse(sse(), media_type="text/event-stream")
+    return ClosingStreamingResponse(events, sse())
 
 
 @router.post("/embeddings")

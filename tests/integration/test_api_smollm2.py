@@ -132,3 +132,34 @@ def test_question_likelihood_is_read_from_the_model_and_can_refuse(settings, emb
         answer = client.post("/chat", json={"question": question}).json()
     assert answer["refused"] is True and answer["question_logprob"] < 0
     assert answer["refusal_probability"] is not None  # the model was still asked, on the same cached prompt
+
+
+def test_a_dropped_stream_lets_the_model_go(settings, embedder, smollm2):
+    """A client that drops a streamed answer left the model's lock held until garbage collection: every
+    later /chat waited for minutes."""
+    import time
+
+    import httpx
+
+    from service.app import create_app
+    from service.container import build_services
+    from tests.helpers.servers import serve_app
+
+    services = build_services(settings.model_copy(update={"cache": False}), embedder, smollm2)
+    with serve_app(create_app(services)) as url:
+        handbook = ("employee-handbook.md", (SAMPLES / "employee-handbook.md").read_bytes())
+        job = httpx.post(f"{url}/documents", files=[("files", handbook)]).json()["job_id"]
+        while httpx.get(f"{url}/jobs/{job}").json()["status"] not in ("done", "failed"):
+            time.sleep(0.2)
+        body = {"question": "Describe the vacation policy and how requests are approved.", "stream": True}
+        with httpx.stream("POST", f"{url}/chat", json=body, timeout=60) as response:
+            for line in response.iter_lines():
+                if line == "event: token":  # the model is writing, and holds its lock
+                    break
+            assert smollm2._lock.locked()  # noqa: SLF001
+        deadline = time.monotonic() + 10
+        while smollm2._lock.locked() and time.monotonic() < deadline:  # noqa: SLF001
+            time.sleep(0.1)
+        assert not smollm2._lock.locked()  # noqa: SLF001
+        answer = httpx.post(f"{url}/chat", json={"question": "How many vacation days?"}, timeout=30)
+        assert answer.status_code == 200

@@ -63,6 +63,7 @@ def records(dataset_name: str, limit: int, local, large, settings) -> list[dict]
             "large_refused": RefusalPolicy.refuses(big, answer.style),
             "large_f1": 0.0 if RefusalPolicy.refuses(big, answer.style) or not refs else f1(strip_citations(big), refs),
             "large_tokens": usage.prompt_tokens + usage.completion_tokens, "local_s": local_s, "large_s": large_s,
+            "local_answer": answer.answer, "large_answer": big,
         })
         print(json.dumps(rows[-1]), file=sys.stderr)
     return rows

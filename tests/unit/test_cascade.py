@@ -87,7 +87,7 @@ def test_a_refused_local_answer_goes_to_the_large_model_with_the_same_prompt():
 
 
 def test_an_ungrounded_local_answer_goes_to_the_large_model():
-    answer = service(FakeLLM(["Lyon, with 7 million people [1]"]), FakeProvider("Paris [1]")).ask(ASK, "c")
+    answer = service(FakeLLM(["It is Lyon, with 7 million people [1]"]), FakeProvider("Paris [1]")).ask(ASK, "c")
     assert (answer.answered_by, answer.answered_by_reason) == ("large", "ungrounded")
     assert "not in its sources: 7, Lyon" in answer.answered_by_detail
 

@@ -79,8 +79,11 @@ def chunk(text):
         ("25 days [1]", [], True),
         ("1,200 employees [1]", [], True),  # figures compared without separators
         ("30 days [1]", ["30"], False),  # a figure the source does not have
-        ("Margaret Smith [1]", ["Margaret"], False),  # a name it does not have
+        ("Led by Margaret Smith [1]", ["Margaret"], False),  # a name it does not have
         ("John Smith", [], True),
+        ("Yes [1]", [], True),  # not extractive, and a sentence's first capital is not a name
+        ("No, only 25 days [1]", [], True),
+        ("It was led by Margaret Smith [1]", ["Margaret"], False),
         ("The annual leave is generous and flexible for everyone", [], False),  # mostly its own words
     ],
 )

@@ -78,7 +78,7 @@ def create_app(services: Services, warm_up: bool = False) -> FastAPI:
     async def rag_error(request: Request, exc: RagError):
         after = getattr(exc, "retry_after", None)
         headers = {"Retry-After": str(max(1, round(after)))} if after else None
-        return error(request, exc.status_code, type(exc).__name__, str(exc), headers)
+        return error(request, exc.status_code, getattr(exc, "code", type(exc).__name__), str(exc), headers)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError):

@@ -13,7 +13,7 @@ EMBEDDING_MODEL = "all-minilm-l6-v2"
 
 
 class ModelNotFound(DocumentNotFound):
-    pass
+    code = "model_not_found"  # OpenAI's code for it
 
 
 class V1Message(BaseModel):
@@ -60,7 +60,7 @@ def collection_of(model: str, default: str, known: list[str]) -> str:
     if model == PREFIX:
         return default
     name = model.removeprefix(f"{PREFIX}:")
-    if not model.startswith(f"{PREFIX}:") or name not in known:
+    if not model.startswith(f"{PREFIX}:") or name not in [default, *known]:
         raise ModelNotFound(f"the model {model!r} does not exist: use {PREFIX!r} or {PREFIX}:COLLECTION "
                             f"(GET /v1/models lists them)")
     return name

@@ -4,6 +4,7 @@ state is in this process, or in Redis when a URL is given, so that every replica
 
 import threading
 import time
+from collections import deque
 from dataclasses import dataclass, field
 
 
@@ -17,7 +18,7 @@ class BudgetStats:
     waited_s: float = 0.0
     deferred: int = 0  # calls refused: the budget would not allow them within the wait bound
     tokens_reserved: int = 0
-    times: list[float] = field(default_factory=list)  # when each allowed call started (for benchmarks)
+    times: deque = field(default_factory=lambda: deque(maxlen=1000))  # when the last calls started (benchmarks)
 
 
 class Budget:

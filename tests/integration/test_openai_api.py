@@ -76,8 +76,8 @@ def test_a_collection_by_model_name(client):
 @pytest.mark.parametrize(
     "model,messages,error,code",
     [
-        ("rag:nowhere", [{"role": "user", "content": "Q?"}], openai.NotFoundError, "ModelNotFound"),
-        ("gpt-4o", [{"role": "user", "content": "Q?"}], openai.NotFoundError, "ModelNotFound"),
+        ("rag:nowhere", [{"role": "user", "content": "Q?"}], openai.NotFoundError, "model_not_found"),
+        ("gpt-4o", [{"role": "user", "content": "Q?"}], openai.NotFoundError, "model_not_found"),
         ("rag", [], openai.BadRequestError, "ValidationError"),
         ("rag", [{"role": "assistant", "content": "Hello"}], openai.BadRequestError, "RagError"),
         ("rag", [{"role": "user", "content": "x" * 5000}], openai.BadRequestError, "RagError"),

@@ -41,3 +41,7 @@ class RateLimited(BackendUnavailable):
     def __init__(self, message: str, retry_after: float | None = None):
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class ContextTooLong(RagError):
+    """The question, its history and its sources are more than the model can read at once."""

@@ -15,10 +15,10 @@ class Message(BaseModel):
 class ChatRequest(BaseModel):
     question: str | None = Field(None, min_length=1, max_length=4000, examples=["How many vacation days do I get?"])
     messages: list[Message] | None = Field(
-        None, description="Chat history, last message from the user; used instead of `question`."
+        None, max_length=100, description="Chat history, last message from the user; used instead of `question`."
     )
     collection: str | None = Field(None, examples=["default"])
-    document_ids: list[str] | None = Field(None, description="Only search these documents.")
+    document_ids: list[str] | None = Field(None, max_length=1000, description="Only search these documents.")
     top_k: int | None = Field(None, ge=1, le=20)
     stream: bool = Field(False, description="Server-sent events: `token` events, then one `done` event.")
     style: Literal["auto", "short", "long"] | None = Field(
@@ -32,6 +32,8 @@ class ChatRequest(BaseModel):
             raise ValueError("give `question` or `messages`")
         if self.messages and self.messages[-1].role != "user":
             raise ValueError("the last message must be from the user")
+        if self.messages and len(self.messages[-1].content) > 4000:
+            raise ValueError("the question (the last message) is longer than 4,000 characters")
         return self
 
     def as_messages(self) -> list[dict[str, str]]:

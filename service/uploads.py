@@ -12,12 +12,18 @@ from rag.errors import FileTooLarge, RagError, UnsupportedFile
 from rag.registry import document_id
 
 
+MAX_NAME_BYTES = 200
+
+
 def safe_name(filename: str | None) -> str:
     name = Path((filename or "").replace("\\", "/")).name
     name = re.sub(r"[^\w.\- ]+", "_", name).strip(" .")
     if not name:
         raise RagError("every uploaded file needs a file name")
-    return name
+    stem, suffix = Path(name).stem, Path(name).suffix
+    while len((stem + suffix).encode()) > MAX_NAME_BYTES:  # file systems stop at 255 bytes
+        stem = stem[:-1]
+    return stem.rstrip(" .") + suffix
 
 
 def store_uploads(files: list[tuple[str | None, BinaryIO]], collection: str, settings) -> list[dict]:

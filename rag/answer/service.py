@@ -24,6 +24,10 @@ from rag.question import answer_style
 from rag.retrieval import Retriever
 
 
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + " ..."
+
+
 class AnswerService:
     def __init__(self, retriever: Retriever, llm: LLM, settings, large: LargeModel | None = None,
                  cache: AnswerCache | None = None):
@@ -66,7 +70,8 @@ class AnswerService:
         history = [m for m in messages[:-1] if m["role"] in ("user", "assistant")]
         if not history:
             return question
-        turns = "\n".join(f"{m['role']}: {m['content']}" for m in history[-6:])
+        # The last turns, each cut short: a long history must not overflow the model's context.
+        turns = "\n".join(f"{m['role']}: {_cut(m['content'], 500)}" for m in history[-6:])
         rewritten = generate(
             self.llm,
             [{"role": "system", "content": REWRITE},

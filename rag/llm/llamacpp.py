@@ -2,7 +2,7 @@
 
 import threading
 
-from rag.errors import BackendUnavailable
+from rag.errors import BackendUnavailable, ContextTooLong
 from rag.llm.base import Messages
 
 
@@ -40,8 +40,14 @@ class LlamaCppLLM:
         stop = formatted.stop if isinstance(formatted.stop, list) else [formatted.stop] if formatted.stop else []
         return tokens, stop
 
+    def _fits(self, tokens: list[int], to_write: int) -> None:
+        if len(tokens) + to_write > self._llama.n_ctx():
+            raise ContextTooLong(f"the question with its sources is {len(tokens)} tokens: more than the model reads "
+                                 f"at once ({self._llama.n_ctx()} with {to_write} for the answer); ask a shorter one")
+
     def stream(self, messages, max_tokens, stop=None, avoid_start=None):
         tokens, template_stop = self._tokens(messages)
+        self._fits(tokens, min(max_tokens, 32))  # llama.cpp shortens the answer to what is left
         with self._lock:  # one llama context: one generation at a time
             if avoid_start:  # the first token is the likeliest one that does not begin `avoid_start`
                 logits = self._last_logits(tokens)
@@ -103,6 +109,7 @@ class LlamaCppLLM:
         import numpy as np
 
         tokens, _ = self._tokens(messages)
+        self._fits(tokens, 1)
         with self._lock:
             logits = self._last_logits(tokens)
         probabilities = np.exp(logits - logits.max())
@@ -116,6 +123,7 @@ class LlamaCppLLM:
         import numpy as np
 
         tokens, _ = self._tokens(messages)
+        self._fits(tokens, 1)
         llama = self._llama
         formatted = self._formatter(messages=messages).prompt
         at = formatted.rfind(text)

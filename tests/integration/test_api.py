@@ -2,6 +2,7 @@
 
 import json
 import time
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -197,6 +198,9 @@ def test_bad_files_that_pass_the_upload_check_fail_in_the_job(client):
         ("post", "/chat", {"question": "hi", "style": "essay"}, 422),
         ("post", "/chat", {"messages": [{"role": "assistant", "content": "hi"}]}, 422),
         ("post", "/chat", {"question": "hi", "collection": "no such/collection"}, 400),
+        ("post", "/chat", {"question": "hi", "document_ids": [f"d{i}" for i in range(40_000)]}, 422),
+        ("post", "/chat", {"messages": [{"role": "user", "content": "hi"}] * 101}, 422),
+        ("post", "/chat", {"messages": [{"role": "user", "content": "x" * 5000}]}, 422),
         ("get", "/documents/nope", None, 404),
         ("delete", "/documents/nope", None, 404),
         ("get", "/jobs/nope", None, 404),
@@ -270,3 +274,13 @@ def test_uploads_leave_no_file_descriptor_open(client):
     for i in range(40):
         assert upload(client, (f"note-{i}.txt", f"note {i}".encode())).status_code == 202
     assert open_files() - before < 10
+
+
+@pytest.mark.parametrize("name", ["a" * 1000 + ".txt", "отчёт-" * 60 + ".md", "報告" * 120 + ".txt"])
+def test_file_names_longer_than_a_file_system_allows_are_shortened(client, name):
+    """A name over 255 bytes was a 500 (the file system refused it)."""
+    body = upload(client, (name, b"The garage opens at 6am."))
+    assert body.status_code == 202, body.text
+    stored = body.json()["documents"][0]["name"]
+    assert len(stored.encode()) <= 200 and stored.endswith(Path(name).suffix) and stored[:3] == name[:3]
+    assert wait_for(client, body.json()["job_id"])["status"] == "done"

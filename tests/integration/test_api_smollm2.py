@@ -163,3 +163,13 @@ def test_a_dropped_stream_lets_the_model_go(settings, embedder, smollm2):
         assert not smollm2._lock.locked()  # noqa: SLF001
         answer = httpx.post(f"{url}/chat", json={"question": "How many vacation days?"}, timeout=30)
         assert answer.status_code == 200
+
+
+def test_a_long_chat_history_is_answered(client):
+    """History overflowing the model's context was a 500 (six earlier turns of 8,000 characters)."""
+    wait_for(client, upload(client, ("employee-handbook.md", (SAMPLES / "employee-handbook.md").read_bytes())).json()["job_id"])
+    turn = "We talked about the travel policy and the expense limits for London hotels. " * 100
+    history = [{"role": r, "content": turn[:8000]} for r in ("user", "assistant") * 3]
+    response = client.post("/chat", json={"messages": [*history, {"role": "user", "content": "And vacation days?"}]})
+    assert response.status_code == 200, response.text
+    assert response.json()["answer"]

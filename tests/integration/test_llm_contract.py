@@ -122,3 +122,14 @@ def test_openai_backend_reports_usage(server_url):
     text, usage = llm.complete(MESSAGES, max_tokens=8)
     assert text == generate(llm, MESSAGES, max_tokens=8)
     assert usage.reported and usage.prompt_tokens > 10 and 0 < usage.completion_tokens <= 8
+
+
+def test_a_prompt_longer_than_the_context_is_a_clear_error():
+    from rag.errors import ContextTooLong
+
+    llm = LlamaCppLLM(smollm2_path(), n_ctx=128)
+    messages = long_messages(llm, 200)
+    for call in (lambda: generate(llm, messages, 16), lambda: llm.start_probability(messages, "NOT FOUND"),
+                 lambda: llm.mean_logprob(messages, "What colour is the sky?")):
+        with pytest.raises(ContextTooLong, match="more than the model reads at once"):
+            call()

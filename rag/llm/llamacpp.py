@@ -41,9 +41,11 @@ class LlamaCppLLM:
         return tokens, stop
 
     def _fits(self, tokens: list[int], to_write: int) -> None:
-        if len(tokens) + to_write > self._llama.n_ctx():
+        # llama.cpp may round the context up (128 -> 256); the token buffer keeps the size asked for.
+        limit = min(self._llama.n_ctx(), self._llama.context_params.n_ctx)
+        if len(tokens) + to_write > limit:
             raise ContextTooLong(f"the question with its sources is {len(tokens)} tokens: more than the model reads "
-                                 f"at once ({self._llama.n_ctx()} with {to_write} for the answer); ask a shorter one")
+                                 f"at once ({limit} with {to_write} for the answer); ask a shorter one")
 
     def stream(self, messages, max_tokens, stop=None, avoid_start=None):
         tokens, template_stop = self._tokens(messages)

@@ -55,14 +55,14 @@ CREATE TABLE IF NOT EXISTS answer_cache (
     id INTEGER PRIMARY KEY,
     collection TEXT NOT NULL,
     version INTEGER NOT NULL,
-    style TEXT NOT NULL,
+    kind TEXT NOT NULL,  -- the answer's style and the models and settings that made it
     question TEXT NOT NULL,
     vector BLOB NOT NULL,
     answer TEXT NOT NULL,
     cost INTEGER NOT NULL,
     created_at TEXT NOT NULL
 );
-CREATE INDEX IF NOT EXISTS answer_cache_by_collection ON answer_cache (collection, version, style);
+CREATE INDEX IF NOT EXISTS answer_cache_by_collection ON answer_cache (collection, version, kind);
 CREATE TRIGGER IF NOT EXISTS chunks_ai AFTER INSERT ON chunks BEGIN
     INSERT INTO chunks_fts (rowid, text, title) VALUES (new.rowid, new.text, new.title);
 END;

@@ -1,5 +1,5 @@
-"""Answers cached by (collection, the collection's version, answer style, the standalone question's
-embedding). Any add, replace or delete bumps a collection's version, so nothing stale is served; nothing
+"""Answers cached by (collection, the collection's version, the kind of answer: its style and the models
+and settings that made it, the standalone question's embedding). Any add, replace or delete bumps a collection's version, so nothing stale is served; nothing
 is shared across collections.
 
 A near-miss question ("... in 1990?" against "... in 1991?", another name, an added "not") embeds almost
@@ -70,10 +70,10 @@ class AnswerCache:
         row = self.conn.execute("SELECT version FROM collection_versions WHERE collection = ?", (collection,)).fetchone()
         return row[0] if row else 0
 
-    def lookup(self, collection: str, version: int, style: str, question: str, vector) -> Hit | None:
+    def lookup(self, collection: str, version: int, kind: str, question: str, vector) -> Hit | None:
         rows = self.conn.execute(
-            "SELECT question, vector, answer, cost FROM answer_cache WHERE collection = ? AND version = ? AND style = ?"
-            " ORDER BY id DESC LIMIT ?", (collection, version, style, self.size),
+            "SELECT question, vector, answer, cost FROM answer_cache WHERE collection = ? AND version = ? AND kind = ?"
+            " ORDER BY id DESC LIMIT ?", (collection, version, kind, self.size),
         ).fetchall()
         if not rows:
             return None
@@ -86,12 +86,12 @@ class AnswerCache:
                 return Hit(rows[i][0], float(scores[i]), json.loads(rows[i][2]), rows[i][3])
         return None
 
-    def store(self, collection: str, version: int, style: str, question: str, vector, answer: dict, cost: int) -> None:
+    def store(self, collection: str, version: int, kind: str, question: str, vector, answer: dict, cost: int) -> None:
         now = datetime.now(timezone.utc).isoformat(timespec="seconds")
         self.conn.execute(
-            "INSERT INTO answer_cache (collection, version, style, question, vector, answer, cost, created_at)"
+            "INSERT INTO answer_cache (collection, version, kind, question, vector, answer, cost, created_at)"
             " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (collection, version, style, question, np.asarray(vector, dtype=np.float32).tobytes(),
+            (collection, version, kind, question, np.asarray(vector, dtype=np.float32).tobytes(),
              json.dumps(answer), cost, now),
         )
         # Older versions can never be served again; keep the newest `size` of this one.

@@ -18,10 +18,18 @@ from rag.answer.escalation import LargeModel, LargeUnavailable
 from rag.answer.prompt import FILLER, NOT_FOUND, REWRITE, build_prompt, by_document, context_size
 from rag.answer.refusal import REFUSAL, Hesitation, RefusalPolicy, is_refusal
 from rag.answer.types import Answer, Reply, Run, opening
-from rag.chunks import Chunk
+from rag.chunks import Chunk, short_hash
 from rag.llm import LLM, generate, scorer, without_loops
 from rag.question import answer_style
 from rag.retrieval import Retriever
+
+
+# The settings that change an answer (beyond the models and the collection's content).
+ANSWER_SETTINGS = {
+    "top_k", "candidates", "rrf_k", "dense_weight", "lexical_weight", "focus_documents", "focus_weight",
+    "min_relevance", "context_tokens", "refusal_threshold", "long_context_tokens", "long_answer_tokens",
+    "named_documents", "long_refusal_threshold", "min_question_logprob", "max_answer_tokens", "min_support",
+}
 
 
 def _cut(text: str, limit: int) -> str:
@@ -37,6 +45,10 @@ class AnswerService:
         self.large = large
         self.cache = cache
         self.refusal = RefusalPolicy(settings, llm)
+        # A cached answer is served only to a service that would answer the same way.
+        made_by = [llm.name, large.name if large else "", settings.escalation,
+                   settings.model_dump_json(include=ANSWER_SETTINGS)]
+        self.cache_kind = short_hash("answers", *made_by)[:12]
 
     @property
     def escalation(self) -> str:
@@ -118,7 +130,7 @@ class AnswerService:
         at = time.perf_counter()
         run.vector = self.retriever.embedder.embed([run.question])[0]
         run.version = self.cache.version(run.collection)
-        hit = self.cache.lookup(run.collection, run.version, run.style, run.question, run.vector)
+        hit = self.cache.lookup(run.collection, run.version, f"{run.style}:{self.cache_kind}", run.question, run.vector)
         run.lap("cache_s", at)
         if hit is None:
             return None
@@ -243,7 +255,8 @@ class AnswerService:
             return
         cost = answer.large_tokens or answer.saved_tokens
         kept = {k: v for k, v in answer.to_dict().items() if k not in ("timings", "question")}
-        self.cache.store(run.collection, run.version, run.style, run.question, run.vector, kept, cost)
+        kind = f"{run.style}:{self.cache_kind}"
+        self.cache.store(run.collection, run.version, kind, run.question, run.vector, kept, cost)
 
     def _done(self, run: Run, answer: Answer) -> Iterator[dict]:
         answer.timings["total_s"] = round(time.perf_counter() - run.started, 3)

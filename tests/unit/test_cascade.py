@@ -150,6 +150,8 @@ def test_a_cached_answer_is_served_for_a_paraphrase_until_the_collection_changes
     assert (first.answered_by, again.answered_by, again.answer) == ("local", "cache", "Paris [1]")
     assert again.saved_tokens == first.saved_tokens > 0 and len(llm.history) == 1
     assert svc.ask(ASK, "other").answered_by == "local"  # nothing shared across collections
+    other = service(FakeLLM(["Paris [1]"]), conn=conn, escalation="never", top_k=3)  # would answer otherwise
+    assert other.ask(ASK, "c").answered_by == "local"
     Registry(conn).bump_version("c")  # an upload or a delete
     assert svc.ask(ASK, "c").answered_by == "local"
 

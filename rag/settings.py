@@ -29,6 +29,8 @@ class Settings(BaseSettings):
 
     # Ingest limits: bad input must fail one file, never the run or the machine.
     max_file_mb: float = 50
+    max_upload_mb: float = Field(200, description="one upload request, all its files together")
+    max_body_mb: float = Field(4, description="any other request body (JSON)")
     parse_timeout_s: float = 300
     parse_memory_mb: int = 3072
     parse_workers: int = 1

@@ -10,6 +10,7 @@ from starlette.exceptions import HTTPException
 
 from rag.errors import BackendUnavailable, RagError
 from service.container import Services
+from service.limits import BodyLimit
 from service.metrics import timed
 from service.openai_api import error_body
 from service.routes import chat, documents, health, v1
@@ -58,6 +59,9 @@ def create_app(services: Services, warm_up: bool = False) -> FastAPI:
     for module in (documents, chat, health, v1):
         app.include_router(module.router)
     app.middleware("http")(timed(services.metrics))
+    mb = 2**20
+    app.add_middleware(BodyLimit, upload_bytes=int(services.settings.max_upload_mb * mb),
+                       json_bytes=int(services.settings.max_body_mb * mb))
 
     @app.get("/metrics", tags=["health"], include_in_schema=False)
     def metrics() -> Response:

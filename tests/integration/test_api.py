@@ -285,3 +285,36 @@ def test_file_names_longer_than_a_file_system_allows_are_shortened(client, name)
     stored = body.json()["documents"][0]["name"]
     assert len(stored.encode()) <= 200 and stored.endswith(Path(name).suffix) and stored[:3] == name[:3]
     assert wait_for(client, body.json()["job_id"])["status"] == "done"
+
+
+def test_an_oversized_body_is_refused_before_it_is_read(settings, embedder):
+    """A 2 GB upload was read whole before its 413."""
+    import socket
+
+    import httpx
+
+    from service.app import create_app
+    from service.container import build_services
+    from tests.helpers.servers import serve_app
+
+    small = settings.model_copy(update={"max_upload_mb": 1, "max_body_mb": 0.5})
+    with serve_app(create_app(build_services(small, embedder, FakeLLM()))) as url:
+        host, port = url.removeprefix("http://").split(":")
+        with socket.create_connection((host, int(port)), timeout=10) as raw:  # declares 3 GB, sends nothing
+            raw.sendall(b"POST /documents HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\n"
+                        b"Content-Length: 3000000000\r\n\r\n")
+            reply = raw.recv(4096).decode()
+        assert reply.startswith("HTTP/1.1 413") and "at most 1 MB" in reply
+
+        def chunks(size):  # no Content-Length: counted as it comes
+            for _ in range(size // 65536):
+                yield b"x" * 65536
+
+        response = httpx.post(f"{url}/chat", content=chunks(2 * 2**20), headers={"content-type": "application/json"})
+        assert response.status_code == 413 and response.json()["error"] == "FileTooLarge"
+        parts = b"--b\r\nContent-Disposition: form-data; name=\"files\"; filename=\"a.txt\"\r\n\r\n"
+        response = httpx.post(f"{url}/documents", content=iter([parts, *chunks(3 * 2**20)]),
+                              headers={"content-type": "multipart/form-data; boundary=b"})
+        assert response.status_code == 413
+        ok = httpx.post(f"{url}/documents", files=[("files", ("fine.txt", b"The garage opens at 6am."))])
+        assert ok.status_code == 202  # and the service goes on

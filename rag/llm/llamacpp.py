@@ -1,9 +1,34 @@
 """A GGUF model in this process through llama-cpp-python (pinned exactly: this uses its private state)."""
 
 import threading
+import time
 
 from rag.errors import BackendUnavailable, ContextTooLong
 from rag.llm.base import Messages
+
+
+class TimedLock:
+    """A lock that tells how long it has been held: /health reports a model busy for too long."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._since: float | None = None
+
+    def __enter__(self):
+        self._lock.acquire()
+        self._since = time.monotonic()
+        return self
+
+    def __exit__(self, *exc):
+        self._since = None
+        self._lock.release()
+
+    def locked(self) -> bool:
+        return self._lock.locked()
+
+    def held_for(self) -> float:
+        since = self._since
+        return time.monotonic() - since if since is not None else 0.0
 
 
 class LlamaCppLLM:
@@ -17,7 +42,7 @@ class LlamaCppLLM:
         except ImportError as e:
             raise BackendUnavailable("llama-cpp-python is not installed: pip install llama-cpp-python") from e
         self.name = str(model_path).rsplit("/", 1)[-1]
-        self._lock = threading.Lock()
+        self._lock = TimedLock()
         try:
             self._llama = Llama(
                 model_path=str(model_path), n_ctx=n_ctx, n_threads=n_threads, n_threads_batch=n_threads,
@@ -39,6 +64,10 @@ class LlamaCppLLM:
         tokens = self._llama.tokenize(formatted.prompt.encode("utf-8"), add_bos=False, special=True)
         stop = formatted.stop if isinstance(formatted.stop, list) else [formatted.stop] if formatted.stop else []
         return tokens, stop
+
+    def busy_for(self) -> float:
+        """Seconds the model has been held by one call (0 when free)."""
+        return self._lock.held_for()
 
     def _fits(self, tokens: list[int], to_write: int) -> None:
         # llama.cpp may round the context up (128 -> 256); the token buffer keeps the size asked for.

@@ -1,20 +1,37 @@
+import shutil
+
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
 from service.deps import ServicesDep
 
 router = APIRouter(tags=["health"])
+LOW_DISK_BYTES = 200 * 2**20  # below this, an upload or an ingest may not be written whole
+BUSY_S = 300  # no answer holds the model this long: a wedged one does
 
 
 @router.get("/health")
 def health(services: ServicesDep):
-    """Models loaded, store reachable, ingest queue depth; 503 when the store cannot be reached."""
+    """Models loaded, store reachable, documents and chunks, ingest queue depth, disk space, whether the
+    model is stuck; 503 (`degraded`, with `problems`) when the service cannot do its work."""
+    problems = []
     checks = {"llm_loaded": services.llm_loaded, "llm": services.llm.name if services.llm_loaded else None}
+    collection = services.settings.collection
     try:
-        checks["documents"] = services.store.count(services.settings.collection)
+        checks["chunks"] = services.store.count(collection)
         checks["store"] = "ok"
     except Exception as e:  # noqa: BLE001 - health reports, never raises
         checks["store"] = f"unreachable: {e}"
+        problems.append("the vector store cannot be reached")
+    checks["documents"] = len(services.registry.list(collection, "ingested"))
     checks["queue_depth"] = services.jobs.depth()
-    ok = checks["store"] == "ok"
-    return JSONResponse({"status": "ok" if ok else "degraded", **checks}, status_code=200 if ok else 503)
+    free = shutil.disk_usage(services.settings.data_dir).free
+    checks["disk_free_mb"] = round(free / 2**20)
+    if free < LOW_DISK_BYTES:
+        problems.append(f"the data directory's disk has {free / 2**20:.0f} MB free")
+    busy = services.llm.busy_for() if services.llm_loaded and hasattr(services.llm, "busy_for") else 0.0
+    checks["llm_busy_s"] = round(busy, 1)
+    if busy > BUSY_S:
+        problems.append(f"the model has been held by one answer for {busy:.0f} s")
+    body = {"status": "degraded" if problems else "ok", **checks, "problems": problems}
+    return JSONResponse(body, status_code=503 if problems else 200)

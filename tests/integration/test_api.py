@@ -318,3 +318,35 @@ def test_an_oversized_body_is_refused_before_it_is_read(settings, embedder):
         assert response.status_code == 413
         ok = httpx.post(f"{url}/documents", files=[("files", ("fine.txt", b"The garage opens at 6am."))])
         assert ok.status_code == 202  # and the service goes on
+
+
+def test_health_counts_documents_and_chunks_apart(client):
+    wait_for(client, upload(client, sample("employee-handbook.md"), sample("release-notes.txt")).json()["job_id"])
+    health = client.get("/health").json()
+    assert health["documents"] == 2 and health["chunks"] > 2 and health["problems"] == []
+
+
+def test_health_is_degraded_when_the_disk_is_nearly_full(client, monkeypatch):
+    import shutil
+    from collections import namedtuple
+
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil, "disk_usage", lambda path: usage(10**12, 10**12 - 50 * 2**20, 50 * 2**20))
+    response = client.get("/health")
+    assert response.status_code == 503 and response.json()["status"] == "degraded"
+    assert "50 MB free" in response.json()["problems"][0]
+
+
+def test_health_is_degraded_while_one_answer_holds_the_model_too_long(settings, embedder):
+    """/health said ok while every /chat waited behind a wedged one."""
+    from service.app import create_app
+    from service.container import build_services
+
+    class Stuck(FakeLLM):
+        def busy_for(self):
+            return 1000.0
+
+    with TestClient(create_app(build_services(settings, embedder, Stuck()))) as client:
+        client.post("/chat", json={"question": "hi"})  # loads the model
+        response = client.get("/health")
+    assert response.status_code == 503 and "held by one answer for 1000 s" in response.json()["problems"][0]

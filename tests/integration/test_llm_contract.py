@@ -133,3 +133,13 @@ def test_a_prompt_longer_than_the_context_is_a_clear_error():
                  lambda: llm.mean_logprob(messages, "What colour is the sky?")):
         with pytest.raises(ContextTooLong, match="more than the model reads at once"):
             call()
+
+
+def test_the_model_says_how_long_it_has_been_busy():
+    llm = LlamaCppLLM(smollm2_path(), n_ctx=512)
+    assert llm.busy_for() == 0.0
+    pieces = llm.stream(MESSAGES, max_tokens=16)
+    next(pieces)  # mid-answer: the model is held
+    assert llm.busy_for() > 0.0
+    pieces.close()
+    assert llm.busy_for() == 0.0

@@ -45,3 +45,9 @@ class RateLimited(BackendUnavailable):
 
 class ContextTooLong(RagError):
     """The question, its history and its sources are more than the model can read at once."""
+
+
+class StorageFull(RagError):
+    """The server's disk is full: nothing was stored."""
+
+    status_code = 507

@@ -1,5 +1,6 @@
 """Check uploaded files and keep them under the data directory; nothing is stored unless all are valid."""
 
+import errno
 import os
 import re
 import tempfile
@@ -8,7 +9,7 @@ from typing import BinaryIO
 
 from ingest.loaders import EXTENSIONS, detect_type
 from rag.chunks import check_collection
-from rag.errors import FileTooLarge, RagError, UnsupportedFile
+from rag.errors import FileTooLarge, RagError, StorageFull, UnsupportedFile
 from rag.registry import document_id
 
 
@@ -27,6 +28,16 @@ def safe_name(filename: str | None) -> str:
 
 
 def store_uploads(files: list[tuple[str | None, BinaryIO]], collection: str, settings) -> list[dict]:
+    """Every file checked and kept, or none (a full disk is a StorageFull, not a half-written upload)."""
+    try:
+        return _store(files, collection, settings)
+    except OSError as e:
+        if e.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS):
+            raise StorageFull(f"the server cannot store uploads now: {e.strerror}") from None
+        raise
+
+
+def _store(files: list[tuple[str | None, BinaryIO]], collection: str, settings) -> list[dict]:
     collection = check_collection(collection)
     if not files:
         raise RagError("no files in the upload: send one or more as multipart field 'files'")

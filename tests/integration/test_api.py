@@ -350,3 +350,25 @@ def test_health_is_degraded_while_one_answer_holds_the_model_too_long(settings, 
         client.post("/chat", json={"question": "hi"})  # loads the model
         response = client.get("/health")
     assert response.status_code == 503 and "held by one answer for 1000 s" in response.json()["problems"][0]
+
+
+@pytest.mark.parametrize("code", ["ENOSPC", "EROFS"])
+def test_a_full_or_read_only_disk_is_a_clear_error_and_stores_nothing(client, settings, monkeypatch, code):
+    import errno
+
+    from service import uploads
+
+    real = uploads._copy_limited
+    calls = []
+
+    def fails_on_the_second(stream, target, *args):
+        calls.append(target)
+        if len(calls) == 2:
+            raise OSError(getattr(errno, code), "No space left on device")
+        return real(stream, target, *args)
+
+    monkeypatch.setattr(uploads, "_copy_limited", fails_on_the_second)
+    response = upload(client, ("a.txt", b"first"), ("b.txt", b"second"))
+    assert response.status_code == 507 and response.json()["error"] == "StorageFull"
+    assert client.get("/documents").json() == []
+    assert not [p for p in (settings.data_dir / "uploads").rglob("*") if p.is_file()]  # nothing half-written

@@ -2,6 +2,8 @@
 
 import json
 
+from service.openai_api import error_body
+
 
 class BodyLimit:
     """Pure ASGI middleware: uploads may be up to `upload_bytes`, any other body up to `json_bytes`. A
@@ -25,7 +27,9 @@ class BodyLimit:
         async def too_large():
             nonlocal responded
             responded = True
-            body = json.dumps({"error": "FileTooLarge", "detail": message}).encode()
+            shape = error_body(413, message, "FileTooLarge") if scope["path"].startswith("/v1/") else {
+                "error": "FileTooLarge", "detail": message}
+            body = json.dumps(shape).encode()
             await send({"type": "http.response.start", "status": 413,
                         "headers": [(b"content-type", b"application/json"), (b"connection", b"close")]})
             await send({"type": "http.response.body", "body": body})

@@ -372,3 +372,14 @@ def test_a_full_or_read_only_disk_is_a_clear_error_and_stores_nothing(client, se
     assert response.status_code == 507 and response.json()["error"] == "StorageFull"
     assert client.get("/documents").json() == []
     assert not [p for p in (settings.data_dir / "uploads").rglob("*") if p.is_file()]  # nothing half-written
+
+
+def test_an_oversized_body_under_v1_is_refused_in_openais_shape(settings, embedder):
+    from service.app import create_app
+    from service.container import build_services
+
+    small = settings.model_copy(update={"max_body_mb": 0.1})
+    with TestClient(create_app(build_services(small, embedder, FakeLLM()))) as client:
+        body = {"model": "rag", "messages": [{"role": "user", "content": "x" * 4000}] * 40}
+        response = client.post("/v1/chat/completions", json=body)
+    assert response.status_code == 413 and response.json()["error"]["code"] == "FileTooLarge"

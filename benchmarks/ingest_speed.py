@@ -21,7 +21,7 @@ DEFAULT = ROOT.parent / "shared/eval/docugami_sec10q/sec-10-q/data/v1/docs"
 
 def ours(folder: Path, data_dir: Path):
     from ingest.cli import open_ingestor
-    from ingest.pipeline import collect_files
+    from ingest.files import collect_files
     from rag.chunks import Chunk
     from rag.settings import Settings
 

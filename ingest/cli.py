@@ -11,7 +11,9 @@ import typer
 from rich.console import Console
 from tqdm import tqdm
 
-from ingest.pipeline import Ingestor, Summary, collect_files
+from ingest.files import collect_files
+from ingest.pipeline import Ingestor
+from ingest.report import Summary
 from rag.errors import RagError
 from rag.settings import get_settings
 

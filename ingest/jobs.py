@@ -8,7 +8,8 @@ import uuid
 from datetime import datetime, timezone
 from pathlib import Path
 
-from ingest.pipeline import FileReport, Ingestor
+from ingest.pipeline import Ingestor
+from ingest.report import FileReport
 
 log = logging.getLogger(__name__)
 

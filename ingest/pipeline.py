@@ -1,23 +1,24 @@
 """Ingest files: hash → (skip if unchanged) → parse in worker processes → chunk → embed → write."""
 
-import hashlib
 import logging
 import multiprocessing
 import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, TimeoutError, wait
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 from pebble import ProcessExpired, ProcessPool
 
 from ingest.chunking import Chunker, chunking_key
-from ingest.loaders import EXTENSIONS, Loaded, limit_memory, load
+from ingest.files import sha256_file
+from ingest.loaders import Loaded, limit_memory, load
+from ingest.report import FileReport, Summary
 from rag.chunks import Chunk, check_collection
 from rag.db import transaction
-from rag.errors import RagError, UnsupportedFile
+from rag.errors import UnsupportedFile
 from rag.lexical import LexicalIndex
 from rag.registry import Registry, document_id
 
@@ -25,46 +26,6 @@ log = logging.getLogger(__name__)
 
 BATCH_CHUNKS = 128  # chunks embedded per encoder call, across documents
 TITLE_TOKENS = 32  # room kept in every chunk for the title the encoder reads first
-
-
-@dataclass
-class FileReport:
-    source: str
-    outcome: str  # ingested | replaced | unchanged | duplicate | failed | skipped
-    document_id: str | None = None
-    type: str | None = None
-    chunks: int = 0
-    reason: str = ""
-    note: str = ""
-
-
-@dataclass
-class Summary:
-    collection: str
-    files: list[FileReport] = field(default_factory=list)
-    pruned: list[str] = field(default_factory=list)
-    seconds: float = 0.0
-    interrupted: bool = False
-
-    def count(self, outcome: str) -> int:
-        return sum(1 for f in self.files if f.outcome == outcome)
-
-    @property
-    def chunks_added(self) -> int:
-        return sum(f.chunks for f in self.files if f.outcome in ("ingested", "replaced"))
-
-    def to_dict(self) -> dict:
-        outcomes = ("ingested", "replaced", "unchanged", "duplicate", "failed", "skipped")
-        return {
-            "collection": self.collection,
-            **{outcome: self.count(outcome) for outcome in outcomes},
-            "chunks_added": self.chunks_added,
-            "pruned": self.pruned,
-            "seconds": round(self.seconds, 2),
-            "interrupted": self.interrupted,
-            "failures": [{"source": f.source, "reason": f.reason} for f in self.files if f.outcome == "failed"],
-            "files": [asdict(f) for f in self.files],
-        }
 
 
 @dataclass
@@ -86,30 +47,6 @@ class Copy:
     sha256: str
     size: int
     original: Job
-
-
-def collect_files(paths: list[Path]) -> tuple[list[Path], list[Path]]:
-    """Files to ingest (explicit files, and supported files under folders) and the files skipped."""
-    files, skipped = [], []
-    for path in paths:
-        if not path.exists():
-            raise RagError(f"no such file or folder: {path}")
-        if path.is_file():
-            files.append(path)
-            continue
-        for child in sorted(path.rglob("*")):
-            if not child.is_file() or any(part.startswith(".") for part in child.relative_to(path).parts):
-                continue
-            (files if child.suffix.lower() in EXTENSIONS else skipped).append(child)
-    return list(dict.fromkeys(files)), skipped
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 class Ingestor:

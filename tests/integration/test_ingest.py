@@ -26,7 +26,7 @@ def corpus(tmp_path):
 
 
 def ingest(ingestor, *paths, **kwargs):
-    from ingest.pipeline import collect_files
+    from ingest.files import collect_files
 
     files, skipped = collect_files(list(paths))
     return ingestor.ingest(files, skipped=skipped, **kwargs)

@@ -1,0 +1,43 @@
+"""What an ingest run reports: each file's outcome, and the run's summary."""
+
+from dataclasses import asdict, dataclass, field
+
+
+@dataclass
+class FileReport:
+    source: str
+    outcome: str  # ingested | replaced | unchanged | duplicate | failed | skipped
+    document_id: str | None = None
+    type: str | None = None
+    chunks: int = 0
+    reason: str = ""
+    note: str = ""
+
+
+@dataclass
+class Summary:
+    collection: str
+    files: list[FileReport] = field(default_factory=list)
+    pruned: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+    interrupted: bool = False
+
+    def count(self, outcome: str) -> int:
+        return sum(1 for f in self.files if f.outcome == outcome)
+
+    @property
+    def chunks_added(self) -> int:
+        return sum(f.chunks for f in self.files if f.outcome in ("ingested", "replaced"))
+
+    def to_dict(self) -> dict:
+        outcomes = ("ingested", "replaced", "unchanged", "duplicate", "failed", "skipped")
+        return {
+            "collection": self.collection,
+            **{outcome: self.count(outcome) for outcome in outcomes},
+            "chunks_added": self.chunks_added,
+            "pruned": self.pruned,
+            "seconds": round(self.seconds, 2),
+            "interrupted": self.interrupted,
+            "failures": [{"source": f.source, "reason": f.reason} for f in self.files if f.outcome == "failed"],
+            "files": [asdict(f) for f in self.files],
+        }

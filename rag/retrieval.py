@@ -69,7 +69,7 @@ class Retriever:
 
     def retrieve(
         self, question: str, collection: str, k: int | None = None, document_ids: list[str] | None = None,
-        budget: int | None = None, named: bool = False,
+        budget: int | None = None, named: bool = False, vector=None,
     ) -> Retrieved:
         """With `named`, a question that names one thing searches only the documents that contain the name,
         when some of those that match it best do: other companies' reports must not fill a long answer about
@@ -85,7 +85,7 @@ class Retriever:
             pool = ranked[: s.named_documents]
             pool = [d for d in pool if d in document_ids] if document_ids else pool
             document_ids = self.lexical.naming(asked, pool) or document_ids
-        vector = self.embedder.embed([question])[0]
+        vector = self.embedder.embed([question])[0] if vector is None else vector  # the cache may have it
         dense = self.store.search(collection, vector, max(s.candidates, k), document_ids)
         focus = ranked[: s.focus_documents]
         if document_ids:

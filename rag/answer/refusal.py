@@ -38,6 +38,18 @@ def is_refusal(text: str) -> bool:
     return not text or bool(_NOT_FOUND.match(text) or _REFUSAL.search(text))
 
 
+def split_opening(text: str) -> tuple[str, bool]:
+    """The first sentence, and whether it is complete (something follows it)."""
+    parts = re.split(r"(?<=[.!?])\s+|\n", text.strip(), maxsplit=1)
+    return parts[0], len(parts) == 2
+
+
+def opening(text: str) -> str | None:
+    """The first sentence once it is complete, else None: what a long answer's refusal is read from."""
+    first, complete = split_opening(text)
+    return first if complete else None
+
+
 @dataclass
 class Hesitation:
     """What the model's own signals said before it wrote."""
@@ -78,5 +90,4 @@ class RefusalPolicy:
         """A long answer may end on what the sources leave out: only its opening sentence can refuse."""
         if style != "long":
             return is_refusal(text)
-        opening = re.split(r"(?<=[.!?])\s+|\n", text.strip(), maxsplit=1)[0]
-        return is_refusal(opening)
+        return is_refusal(split_opening(text)[0])

@@ -16,8 +16,8 @@ from rag.answer.cache import AnswerCache
 from rag.answer.citations import Citation, cite, with_markers
 from rag.answer.escalation import LargeModel, LargeUnavailable
 from rag.answer.prompt import FILLER, NOT_FOUND, REWRITE, build_prompt, by_document, context_size
-from rag.answer.refusal import REFUSAL, Hesitation, RefusalPolicy, is_refusal
-from rag.answer.types import Answer, Reply, Run, opening
+from rag.answer.refusal import REFUSAL, Hesitation, RefusalPolicy, is_refusal, opening
+from rag.answer.types import Answer, Reply, Run
 from rag.chunks import Chunk, short_hash
 from rag.llm import LLM, generate, scorer, without_loops
 from rag.question import answer_style
@@ -145,7 +145,8 @@ class AnswerService:
         at = time.perf_counter()
         k, budget = context_size(self.settings, run.style, run.top_k)
         long = run.style == "long"
-        retrieved = self.retriever.retrieve(run.question, run.collection, k, run.document_ids, budget, named=long)
+        retrieved = self.retriever.retrieve(run.question, run.collection, k, run.document_ids, budget, named=long,
+                                            vector=run.vector)
         run.lap("retrieval_s", at)
         run.passages, run.best = by_document(retrieved.passages), retrieved.best_similarity
         run.prompt = build_prompt(run.question, run.passages, run.style)

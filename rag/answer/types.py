@@ -1,6 +1,5 @@
 """What the answer path passes between its steps, and what it returns."""
 
-import re
 import time
 from dataclasses import asdict, dataclass, field
 
@@ -64,9 +63,3 @@ class Run:
 
     def lap(self, name: str, since: float) -> None:
         self.timings[name] = round(time.perf_counter() - since, 3)
-
-
-def opening(text: str) -> str | None:
-    """The first sentence once it is complete, else None."""
-    parts = re.split(r"(?<=[.!?])\s+|\n", text.strip(), maxsplit=1)
-    return parts[0] if len(parts) == 2 else None

@@ -84,7 +84,7 @@ class FixedRetriever:
         self.named = []  # whether only documents with the question's names were asked for
         self.name_checks = []  # questions whose names were looked up
 
-    def retrieve(self, question, collection, k=None, document_ids=None, budget=None, named=False):
+    def retrieve(self, question, collection, k=None, document_ids=None, budget=None, named=False, vector=None):
         self.questions.append(question)
         self.sizes.append((k, budget))
         self.named.append(named)

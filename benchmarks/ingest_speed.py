@@ -22,7 +22,6 @@ DEFAULT = ROOT.parent / "shared/eval/docugami_sec10q/sec-10-q/data/v1/docs"
 def ours(folder: Path, data_dir: Path):
     from ingest.cli import open_ingestor
     from ingest.files import collect_files
-    from rag.chunks import Chunk
     from rag.settings import Settings
 
     settings = Settings(_env_file=None, data_dir=data_dir)
@@ -30,10 +29,8 @@ def ours(folder: Path, data_dir: Path):
     ingestor.embedder.embed(["warm up"])
     files, skipped = collect_files([folder])
     summary = ingestor.ingest(files, "bench", skipped=skipped)
-    rows = ingestor.conn.execute("SELECT * FROM chunks WHERE collection = 'bench'").fetchall()
     # What the encoder read: the chunk text led by its title when RAG_EMBED_TITLES is on.
-    texts = [ingestor.embedding_text(Chunk(r["id"], r["document_id"], "bench", r["source"], r["text"], r["idx"],
-                                           r["start"], r["end"], r["page"], r["headings"])) for r in rows]
+    texts = [ingestor.embedding_text(c) for c in ingestor.catalog.lexical.chunks("bench")]
     return ingestor.embedder, summary, texts
 
 

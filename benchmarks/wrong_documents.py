@@ -22,7 +22,6 @@ from evals.datasets import load_dataset, sample
 from evals.runner import COLLECTION, eval_settings, open_pipeline
 from rag.answer import AnswerService, answer_style
 from rag.llm import get_llm
-from rag.registry import Registry
 from rag.settings import get_settings
 
 
@@ -34,7 +33,9 @@ def main():
     dataset = load_dataset("docugami", workdir=Path(tempfile.gettempdir()))
     settings = eval_settings(get_settings(), dataset)
     retriever, _ = open_pipeline(settings, dataset)
-    documents = Registry(retriever.lexical.conn).list(COLLECTION)
+    from rag.catalog import open_catalog
+
+    documents = open_catalog(settings).list(COLLECTION)
     service = AnswerService(retriever, get_llm(settings), settings)
     service.warm_up()
     questions = [q for q in sample(dataset.questions, 60) if answer_style(q.question) == "long"][: args.limit]

@@ -30,6 +30,8 @@ class Dataset:
 
     def document_name(self, source: str) -> str:
         path = Path(source)
+        if not path.is_absolute():
+            return source  # already its name
         if self.root and path.is_relative_to(self.root):
             return str(path.relative_to(self.root))
         return path.name

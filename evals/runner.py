@@ -86,19 +86,20 @@ def open_pipeline(settings, dataset: Dataset) -> tuple[Retriever, dict]:
     """Our read path over the store under settings.data_dir, with the dataset ingested (again: only what
     changed) into the eval collection; and the ingest summary."""
     from ingest.pipeline import Ingestor
-    from rag.db import connect
+    from rag.catalog import open_catalog
     from rag.embeddings import get_embedder
-    from rag.lexical import LexicalIndex
     from rag.store import open_store
 
     embedder = get_embedder(settings)
     store = open_store(settings)
-    ingestor = Ingestor(settings, embedder, store, connect(settings.db_path))
-    summary = ingestor.ingest(dataset.documents, COLLECTION).to_dict()
+    catalog = open_catalog(settings)
+    ingestor = Ingestor(settings, embedder, store, catalog)
+    names = {path: dataset.document_name(str(path)) for path in dataset.documents}
+    summary = ingestor.ingest(dataset.documents, COLLECTION, names=names).to_dict()
     if summary["interrupted"]:  # figures on part of the documents would mislead; a re-run resumes
         raise KeyboardInterrupt
     summary = {k: v for k, v in summary.items() if k not in ("files", "pruned", "collection")}
-    return Retriever(embedder, store, LexicalIndex(ingestor.conn), settings), summary
+    return Retriever(embedder, store, catalog.lexical, settings), summary
 
 
 def evaluate(

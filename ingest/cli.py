@@ -1,4 +1,5 @@
-"""`ingest PATH...`: batch ingest files and folders into a collection."""
+"""`ingest PATH...`: batch ingest files and folders into a collection (or queue them for the workers);
+`ingest worker`: run queued ingest jobs."""
 
 import json
 import logging
@@ -11,22 +12,32 @@ import typer
 from rich.console import Console
 from tqdm import tqdm
 
-from ingest.files import collect_files
+from ingest.files import collect_files, sha256_file, source_names
 from ingest.pipeline import Ingestor
 from ingest.report import Summary
 from rag.errors import RagError
 from rag.settings import get_settings
 
 app = typer.Typer(add_completion=False)
+worker_app = typer.Typer(add_completion=False)
 err = Console(stderr=True, soft_wrap=True)
 
 
-def open_ingestor(settings):
-    from rag.db import connect
+def open_ingestor(settings, catalog=None):
+    from rag.catalog import open_catalog
     from rag.embeddings import get_embedder
     from rag.store import open_store
 
-    return Ingestor(settings, get_embedder(settings), open_store(settings), connect(settings.db_path))
+    return Ingestor(settings, get_embedder(settings), open_store(settings), catalog or open_catalog(settings))
+
+
+def store_lock(settings, purpose: str):
+    """The embedded store (Chroma on disk) is one process's at a time; a Chroma server is everyone's."""
+    from contextlib import nullcontext
+
+    from rag.lock import StoreLock
+
+    return nullcontext() if settings.chroma_host else StoreLock(settings.data_dir, purpose)
 
 
 @app.command()
@@ -35,18 +46,23 @@ def ingest(
     collection: Annotated[str | None, typer.Option(help="Collection to ingest into.")] = None,
     workers: Annotated[int | None, typer.Option(min=1, help="Parser processes.")] = None,
     prune: Annotated[bool, typer.Option(help="Remove documents whose files are gone.")] = False,
+    enqueue: Annotated[bool, typer.Option(help="Queue one job per file for the workers (`ingest worker`, or the "
+                                          "running service) instead of ingesting here.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as one JSON object.")] = False,
 ) -> None:
     """Ingest documents (PDF, text, Markdown, HTML, Word) into the store; unchanged files are skipped."""
-    from rag.lock import StoreLock
-
     settings = get_settings()
     signal.signal(signal.SIGTERM, _interrupt)
     try:
+        from rag.chunks import check_collection
+
+        collection = check_collection(collection or settings.collection)
         files, skipped = collect_files(paths)
-        with StoreLock(settings.data_dir, "ingest"):
+        names = source_names(paths, files)
+        if enqueue:
+            return _enqueue(settings, files, names, collection, as_json)
+        with store_lock(settings, "ingest"):
             ingestor = open_ingestor(settings)
-            collection = collection or settings.collection
             with tqdm(total=len(files) + len(skipped), unit="file", disable=not sys.stderr.isatty(),
                       dynamic_ncols=True) as bar:
                 chunks = 0
@@ -58,7 +74,7 @@ def ingest(
                     rate = chunks / bar.format_dict["elapsed"] if bar.format_dict["elapsed"] else 0
                     bar.set_postfix(chunks=chunks, chunks_s=f"{rate:.1f}")
 
-                summary = ingestor.ingest(files, collection, workers, skipped, on_progress=progress)
+                summary = ingestor.ingest(files, collection, workers, skipped, on_progress=progress, names=names)
             if prune and not summary.interrupted:
                 summary.pruned = ingestor.prune(collection)
     except RagError as e:
@@ -71,6 +87,53 @@ def ingest(
     if summary.interrupted:
         err.print("[yellow]interrupted[/yellow]: finished files are stored; run the same command to resume")
         raise typer.Exit(130)
+
+
+def _enqueue(settings, files: list[Path], names: dict[Path, str], collection: str, as_json: bool) -> None:
+    """Each file's bytes into the catalog and one job per file into the queue."""
+    from ingest.queue import open_queue
+    from ingest.worker import Jobs
+    from rag.catalog import document_id, open_catalog
+
+    catalog = open_catalog(settings)
+    jobs = Jobs(settings, catalog, open_queue(settings))
+    queued = []
+    for path in files:
+        if path.stat().st_size > settings.max_file_bytes:
+            err.print(f"  [red]too large[/red] {path}: over the {settings.max_file_mb:g} MB limit (RAG_MAX_FILE_MB)")
+            continue
+        name = names[path]
+        doc_id = document_id(collection, name)
+        catalog.put_upload(doc_id, collection, name, path.name, sha256_file(path), path.read_bytes())
+        job_id = jobs.submit(collection, [{"name": path.name, "source": name, "document_id": doc_id}])
+        queued.append({"job_id": job_id, "source": name, "document_id": doc_id})
+    if as_json:
+        print(json.dumps({"collection": collection, "queued": queued}))
+    else:
+        err.print(f"collection [bold]{collection}[/bold]: {len(queued)} files queued ({jobs.queue.name} queue); "
+                  "GET /jobs/JOB_ID or /documents shows their progress")
+
+
+@worker_app.command()
+def worker(
+    concurrency: Annotated[int, typer.Option(min=1, help="Jobs run at once in this process.")] = 1,
+) -> None:
+    """Run queued ingest jobs until stopped (SIGINT or SIGTERM let the running jobs finish)."""
+    from ingest.queue import open_queue
+    from ingest.worker import Jobs
+    from rag.catalog import open_catalog
+
+    settings = get_settings()
+    try:
+        with store_lock(settings, "ingest worker"):
+            catalog = open_catalog(settings)
+            jobs = Jobs(settings, catalog, open_queue(settings), open_ingestor(settings, catalog))
+            err.print(f"ingest worker {jobs.worker_id}: {jobs.queue.name} queue, catalog {catalog.url}, "
+                      f"{concurrency} at a time")
+            jobs.consume(concurrency)
+    except RagError as e:
+        err.print(f"[red]error:[/red] {e}")
+        raise typer.Exit(2) from None
 
 
 def _interrupt(signum, frame):
@@ -94,4 +157,8 @@ def _print_summary(summary: Summary) -> None:
 
 def main() -> None:
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
-    app()
+    if sys.argv[1:2] == ["worker"]:
+        logging.getLogger("huey").setLevel(logging.INFO)
+        worker_app(sys.argv[2:], prog_name="ingest worker")
+    else:
+        app()

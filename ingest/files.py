@@ -23,6 +23,19 @@ def collect_files(paths: list[Path]) -> tuple[list[Path], list[Path]]:
     return list(dict.fromkeys(files)), skipped
 
 
+def source_names(paths: list[Path], files: list[Path]) -> dict[Path, str]:
+    """Each file's name in the collection: a folder's files are named by their path from the folder's own
+    name (`ingest ~/docs` names ~/docs/a/b.pdf "docs/a/b.pdf"), a file given alone by its name; never by an
+    absolute path, so the same files ingested on another machine are the same documents."""
+    roots = [p.resolve() for p in paths if p.is_dir()]
+    names = {}
+    for file in files:
+        resolved = file.resolve()
+        root = next((r for r in roots if resolved.is_relative_to(r)), None)
+        names[file] = str(resolved.relative_to(root.parent)) if root else file.name
+    return names
+
+
 def sha256_file(path: Path) -> str:
     digest = hashlib.sha256()
     with open(path, "rb") as f:

@@ -16,11 +16,9 @@ from ingest.chunking import Chunker, chunking_key
 from ingest.files import sha256_file
 from ingest.loaders import Loaded, limit_memory, load
 from ingest.report import FileReport, Summary
+from rag.catalog import Catalog, document_id
 from rag.chunks import Chunk, check_collection
-from rag.db import transaction
 from rag.errors import UnsupportedFile
-from rag.lexical import LexicalIndex
-from rag.registry import Registry, document_id
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +30,7 @@ TITLE_TOKENS = 32  # room kept in every chunk for the title the encoder reads fi
 class Job:
     path: Path
     source: str
+    location: str | None
     document_id: str
     sha256: str
     size: int
@@ -47,16 +46,15 @@ class Copy:
     sha256: str
     size: int
     original: Job
+    location: str | None = None
 
 
 class Ingestor:
-    def __init__(self, settings, embedder, store, conn):
+    def __init__(self, settings, embedder, store, catalog: Catalog):
         self.settings = settings
         self.embedder = embedder
         self.store = store
-        self.conn = conn
-        self.registry = Registry(conn)
-        self.lexical = LexicalIndex(conn)
+        self.catalog = catalog
         self.chunker = Chunker(
             embedder.count_tokens, settings.chunk_tokens, settings.chunk_overlap,
             embedder.max_tokens - (TITLE_TOKENS if settings.embed_titles else 0),
@@ -74,8 +72,12 @@ class Ingestor:
         workers: int | None = None,
         skipped: list[Path] = (),
         on_progress: Callable[[FileReport], None] | None = None,
+        names: dict[Path, str] | None = None,
+        temporary: bool = False,
     ) -> Summary:
-        """Ingest files into a collection; a document is identified by its collection and absolute path."""
+        """Ingest files into a collection. A document is identified by its collection and its name (`names`,
+        by default the file's name), never by where it lies; `temporary` files (an upload fetched from the
+        catalog) are not remembered for --prune."""
         collection = check_collection(collection or self.settings.collection)
         started = time.perf_counter()
         summary = Summary(collection)
@@ -91,8 +93,9 @@ class Ingestor:
             jobs, copies = [], []
             planned: dict[str, Job] = {}
             for path in files:
-                source = str(path.resolve())
-                planned_or_report = self._plan(path, source, collection, planned)
+                source = (names or {}).get(path) or path.name
+                location = None if temporary else str(path.resolve())
+                planned_or_report = self._plan(path, source, location, collection, planned)
                 if isinstance(planned_or_report, Job):
                     jobs.append(planned_or_report)
                     planned[planned_or_report.sha256] = planned_or_report
@@ -108,7 +111,8 @@ class Ingestor:
         summary.seconds = time.perf_counter() - started
         return summary
 
-    def _plan(self, path: Path, source: str, collection: str, planned: dict[str, Job]) -> Job | Copy | FileReport:
+    def _plan(self, path: Path, source: str, location: str | None, collection: str,
+              planned: dict[str, Job]) -> Job | Copy | FileReport:
         doc_id = document_id(collection, source)
         try:
             size = path.stat().st_size
@@ -118,23 +122,24 @@ class Ingestor:
                 )
             sha = sha256_file(path)
         except (UnsupportedFile, OSError) as e:
-            return self._fail(doc_id, collection, source, str(e), size=None)
-        existing = self.registry.get(doc_id)
+            return self._fail(doc_id, collection, source, str(e), size=None, location=location)
+        existing = self.catalog.get(doc_id)
         if existing and existing.sha256 == sha:
             if existing.status == "ingested" and existing.chunking == self.chunking:
                 return FileReport(source, "unchanged", doc_id, existing.type, existing.chunks)
             if existing.status == "duplicate" and existing.duplicate_of:
-                original = self.registry.get(existing.duplicate_of)
+                original = self.catalog.get(existing.duplicate_of)
                 if original and original.status == "ingested" and original.sha256 == sha:
                     return FileReport(source, "unchanged", doc_id, existing.type, reason=f"duplicate of {original.source}")
-        copy = self.registry.find_ingested_copy(collection, sha, exclude_id=doc_id)
+        copy = self.catalog.find_ingested_copy(collection, sha, exclude_id=doc_id)
         if copy:
             return self._duplicate(doc_id, collection, source, sha, size, copy)
         if sha in planned:
-            return Copy(source, doc_id, sha, size, planned[sha])
+            return Copy(source, doc_id, sha, size, planned[sha], location)
         replacing = bool(existing and existing.status == "ingested")
         same = replacing and existing.sha256 == sha
-        return Job(path, source, doc_id, sha, size, replacing, "chunked again: the chunking changed" if same else "")
+        return Job(path, source, location, doc_id, sha, size, replacing,
+                   "chunked again: the chunking changed" if same else "")
 
     def _run(self, jobs: list[Job], collection: str, workers: int, report) -> None:
         if not jobs:
@@ -166,7 +171,7 @@ class Ingestor:
                         ready.append((job, loaded, chunks))
                     except Exception as e:  # noqa: BLE001 - every failure becomes that file's reason
                         report(self._fail(job.document_id, collection, job.source, _reason(e, self.settings),
-                                          size=job.size, sha256=job.sha256))
+                                          size=job.size, sha256=job.sha256, location=job.location))
                 if ready:
                     batch = [ready.popleft()]
                     while ready and sum(len(c) for _, _, c in batch) + len(ready[0][2]) <= BATCH_CHUNKS:
@@ -199,63 +204,51 @@ class Ingestor:
         return f"{title}\n{chunk.text}" if title else chunk.text
 
     def _write(self, job: Job, kind: str, collection: str, chunks: list[Chunk], vectors: np.ndarray) -> None:
-        # Vectors first, registry last: a run killed in between leaves the registry saying "redo".
+        # Vectors first, catalog last: a run killed in between leaves the catalog saying "redo", and the redo
+        # replaces every vector of the document (its chunk ids are the same), so none is left over.
         self.store.delete_document(collection, job.document_id)
         if chunks:
             self.store.add(chunks, vectors)
-        with transaction(self.conn):
-            self.lexical.delete_document(job.document_id)
-            self.lexical.add(chunks, [_title(c) for c in chunks])
-            self.lexical.add_document(job.document_id, collection, Path(job.source).stem,
-                                      "\n".join(c.text for c in chunks))
-            self.registry.upsert(
-                job.document_id, collection, job.source, sha256=job.sha256, size=job.size, type=kind,
-                status="ingested", error=None, chunks=len(chunks), duplicate_of=None, chunking=self.chunking,
-            )
-            self.registry.bump_version(collection)
+        doc = {"id": job.document_id, "collection": collection, "source": job.source, "location": job.location,
+               "sha256": job.sha256, "size": job.size, "type": kind, "chunking": self.chunking}
+        self.catalog.record_ingested(doc, chunks, [_title(c) for c in chunks], Path(job.source).stem)
 
     def _duplicate(self, doc_id, collection, source, sha256, size, original) -> FileReport:
-        self._remove_chunks(collection, doc_id)
-        self.registry.upsert(doc_id, collection, source, sha256=sha256, size=size, status="duplicate",
-                             error=None, chunks=0, duplicate_of=original.id)
+        self.store.delete_document(collection, doc_id)
+        self.catalog.record_outcome({"id": doc_id, "collection": collection, "source": source, "sha256": sha256,
+                                     "size": size, "status": "duplicate", "error": None, "duplicate_of": original.id})
         return FileReport(source, "duplicate", doc_id, reason=f"same content as {original.source}")
 
     def _settle(self, copy: Copy, collection: str) -> FileReport:
         """A duplicate if its original was stored; else failed for the original's reason."""
-        original = self.registry.get(copy.original.document_id)
+        original = self.catalog.get(copy.original.document_id)
         if original and original.status == "ingested" and original.sha256 == copy.sha256:
             return self._duplicate(copy.document_id, collection, copy.source, copy.sha256, copy.size, original)
         why = original.error if original and original.error else "it was not ingested"
         reason = f"same content as {copy.original.source}, which failed: {why}"
-        return self._fail(copy.document_id, collection, copy.source, reason, copy.size, copy.sha256)
+        return self._fail(copy.document_id, collection, copy.source, reason, copy.size, copy.sha256, copy.location)
 
-    def _fail(self, doc_id, collection, source, reason, size, sha256=None) -> FileReport:
+    def _fail(self, doc_id, collection, source, reason, size, sha256=None, location=None) -> FileReport:
         log.warning("failed source=%s reason=%s", source, reason)
-        self._remove_chunks(collection, doc_id)
-        self.registry.upsert(doc_id, collection, source, sha256=sha256, size=size, status="failed",
-                             error=reason, chunks=0, duplicate_of=None)
+        self.store.delete_document(collection, doc_id)
+        self.catalog.record_outcome({"id": doc_id, "collection": collection, "source": source, "sha256": sha256,
+                                     "size": size, "status": "failed", "error": reason, "duplicate_of": None,
+                                     "location": location})
         return FileReport(source, "failed", doc_id, reason=reason)
 
     # -- maintenance -----------------------------------------------------------------------------
 
-    def _remove_chunks(self, collection: str, doc_id: str) -> None:
-        self.store.delete_document(collection, doc_id)
-        with transaction(self.conn):
-            self.lexical.delete_document(doc_id)
-            self.registry.bump_version(collection)
-
     def delete_document(self, doc_id: str) -> bool:
-        doc = self.registry.get(doc_id)
+        doc = self.catalog.get(doc_id)
         if doc is None:
             return False
-        self._remove_chunks(doc.collection, doc_id)
-        self.registry.delete(doc_id)
-        return True
+        self.store.delete_document(doc.collection, doc_id)
+        return self.catalog.delete_document(doc_id) is not None
 
     def prune(self, collection: str | None = None) -> list[str]:
-        """Forget documents whose files are gone."""
+        """Forget documents read from files on this machine that are gone."""
         collection = check_collection(collection or self.settings.collection)
-        gone = [d for d in self.registry.list(collection) if not Path(d.source).exists()]
+        gone = [d for d in self.catalog.list(collection) if d.location and not Path(d.location).exists()]
         for doc in gone:
             self.delete_document(doc.id)
             log.info("pruned document_id=%s source=%s", doc.id, doc.source)
@@ -263,10 +256,7 @@ class Ingestor:
 
     def drop_collection(self, collection: str) -> None:
         self.store.drop_collection(collection)
-        with transaction(self.conn):
-            self.lexical.drop_collection(collection)
-            self.conn.execute("DELETE FROM documents WHERE collection = ?", (collection,))
-            self.registry.bump_version(collection)
+        self.catalog.drop_collection(collection)
 
 
 def _title(chunk: Chunk) -> str:

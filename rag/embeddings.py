@@ -2,6 +2,7 @@
 
 import hashlib
 import os
+import threading
 from functools import cached_property
 from pathlib import Path
 from typing import Protocol
@@ -53,6 +54,9 @@ class SentenceTransformerEmbedder:
         self.model_path = Path(model_path) if model_path else bundled_model_path()
         self.batch_size = batch_size
         self.count_tokens = TokenCounter(self.model_path)
+        # One encode at a time: the tokenizer under encode() changes its padding settings per call, which
+        # fails ("Already borrowed") when two threads do it at once; torch uses both cores for one anyway.
+        self._lock = threading.Lock()
 
     @cached_property
     def model(self):
@@ -76,9 +80,10 @@ class SentenceTransformerEmbedder:
         return self.model.get_embedding_dimension()
 
     def embed(self, texts: list[str]) -> np.ndarray:
-        return self.model.encode(
-            texts, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True
-        ).astype(np.float32)
+        with self._lock:
+            return self.model.encode(
+                texts, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True
+            ).astype(np.float32)
 
 
 class FakeEmbedder:

@@ -25,7 +25,8 @@ class StoreLock:
             f.close()
             raise StoreBusy(
                 f"the data directory {self.path.parent} is in use by {holder}; "
-                "wait for it to finish, or send documents to the running service (POST /documents)"
+                "wait for it to finish, or send documents to the running service (POST /documents, or "
+                "`ingest PATH --enqueue`)"
             ) from None
         f.seek(0)
         f.truncate()

@@ -18,6 +18,20 @@ class Settings(BaseSettings):
     chroma_host: str | None = None
     chroma_port: int = 8000
 
+    # Shared state. Catalog (documents, lexical index, jobs, uploads, cached answers): SQLite in data_dir
+    # unless a SQLAlchemy URL is set. Queue: SQLite in data_dir, run by a worker inside the service, unless
+    # RAG_REDIS_URL is set: then by `ingest worker` processes on any machine.
+    catalog_url: str | None = Field(None, description="e.g. postgresql://postgres@127.0.0.1:5432/rag")
+    queue: Literal["auto", "immediate"] = Field("auto", description="auto: Redis if RAG_REDIS_URL, else SQLite; "
+                                                "immediate: run each job as it is submitted (tests)")
+    queue_name: str = Field("rag-ingest", description="the queue's name (its keys' prefix in Redis)")
+    job_lease_s: float = Field(30.0, description="a worker that has not renewed its job's lease for this long is "
+                               "taken for dead, and the job runs again elsewhere")
+    job_attempts: int = Field(3, description="a job whose worker died this many times fails")
+    job_retries: int = Field(4, description="retries of a job failing for a backend that is away (store, database)")
+    job_retry_delay_s: float = Field(2.0, description="the first retry's wait; each next one waits twice as long")
+    service_url: str = Field("http://127.0.0.1:8000", description="where `rag ask` finds a running service")
+
     # Embeddings: the bundled all-MiniLM-L6-v2 unless a local folder is given.
     embedding_model_path: Path | None = None
     embedding_batch_size: int = 32
@@ -95,8 +109,6 @@ class Settings(BaseSettings):
                                     "(chosen by benchmarks/cache_threshold.py)")
     cache_size: int = Field(1000, description="answers kept per collection")
 
-    # Uploads.
-    uploads_dir_name: str = "uploads"
 
     @property
     def max_file_bytes(self) -> int:

@@ -43,7 +43,10 @@ def warm_up_answers(answers) -> None:
 def create_app(services: Services, warm_up: bool = False) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
-        services.jobs.start()
+        if services.runs_worker:
+            services.jobs.start()
+        else:
+            log.info("ingest jobs go to the queue at RAG_REDIS_URL: `ingest worker` processes run them")
         if warm_up:
             warm_up_answers(services.answers)  # a local model that cannot load fails here, at start
         yield

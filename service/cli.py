@@ -30,23 +30,24 @@ def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
     port: Annotated[int, typer.Option(help="Port.")] = 8000,
 ) -> None:
-    """Run the HTTP API (docs at /docs) with the ingest worker inside."""
+    """Run the HTTP API (docs at /docs); embedded, with the ingest worker inside."""
     import uvicorn
 
-    from rag.lock import StoreLock
+    from ingest.cli import store_lock
     from service.app import create_app
     from service.container import build_services
 
     settings = get_settings()
+    lock = store_lock(settings, f"rag serve at http://{host}:{port}")
     try:
-        lock = StoreLock(settings.data_dir, f"rag serve at http://{host}:{port}").acquire()
+        lock.__enter__()
         services = build_services(settings)
     except RagError as e:
         fail(str(e))
     try:
         uvicorn.run(create_app(services, warm_up=True), host=host, port=port, log_level="info")
     finally:
-        lock.release()
+        lock.__exit__(None, None, None)
 
 
 @app.command()
@@ -59,22 +60,25 @@ def ask(
     )] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the whole answer as JSON.")] = False,
 ) -> None:
-    """Answer a question from the documents (through the running service if one holds the store)."""
+    """Answer a question from the documents: through the service at RAG_SERVICE_URL if one runs there,
+    else in this process."""
+    from ingest.cli import store_lock
     from rag.chunks import check_collection
-    from rag.lock import StoreLock
 
     settings = get_settings()
     collection = collection or settings.collection
     try:
         check_collection(collection)
-        with StoreLock(settings.data_dir, "rag ask"):
-            from service.container import build_services
+        answer = _ask_running_service(settings.service_url, question, collection, top_k, style)
+        if answer is None:
+            with store_lock(settings, "rag ask"):
+                from service.container import build_services
 
-            answer = build_services(settings).answers.ask(
-                [{"role": "user", "content": question}], collection, top_k, style=style
-            ).to_dict()
+                answer = build_services(settings).answers.ask(
+                    [{"role": "user", "content": question}], collection, top_k, style=style
+                ).to_dict()
     except StoreBusy as e:
-        answer = _ask_running_service(str(e), question, collection, top_k, style)
+        fail(f"{e}; if it is a service, set RAG_SERVICE_URL to its address (now {settings.service_url})")
     except RagError as e:
         fail(str(e))
     if as_json:
@@ -90,20 +94,22 @@ def ask(
         out.print(f"  [{c['number']}] {c['name']}{page}: [dim]{c['excerpt']}[/dim]")
 
 
-def _ask_running_service(busy: str, question: str, collection: str, top_k: int | None, style: str | None) -> dict:
-    import re
-
+def _ask_running_service(url: str, question: str, collection: str, top_k: int | None, style: str | None) -> dict | None:
+    """The service's answer, or None when no service of ours answers at that address."""
     import httpx
 
-    match = re.search(r"rag serve at (http://\S+?)\)", busy)
-    if not match:
-        fail(busy)
-    url = match.group(1).replace("://0.0.0.0", "://127.0.0.1")
+    url = url.rstrip("/")
     try:
-        body = {"question": question, "collection": collection, "top_k": top_k, "style": style}
+        health = httpx.get(f"{url}/health", timeout=2)
+        if "status" not in health.json():
+            return None
+    except (httpx.HTTPError, ValueError):
+        return None
+    body = {"question": question, "collection": collection, "top_k": top_k, "style": style}
+    try:
         response = httpx.post(f"{url}/chat", json=body, timeout=300)
     except httpx.HTTPError as e:
-        fail(f"{busy}; and it did not answer: {e}")
+        fail(f"the service at {url} did not answer: {e}")
     if response.status_code != 200:
         fail(response.json().get("detail", response.text))
     return response.json()

@@ -5,18 +5,16 @@ from collections.abc import Iterator
 from contextlib import closing
 from dataclasses import dataclass, field
 from functools import cached_property
-from pathlib import Path
 
-from ingest.jobs import Jobs
 from ingest.pipeline import Ingestor
+from ingest.queue import open_queue
+from ingest.worker import Jobs
 from rag.answer import AnswerService
 from rag.answer.cache import AnswerCache
 from rag.answer.escalation import LargeModel, open_large_model
-from rag.db import connect
+from rag.catalog import Catalog, open_catalog
 from rag.embeddings import Embedder, get_embedder
-from rag.lexical import LexicalIndex
 from rag.llm import LLM, get_llm
-from rag.registry import Registry
 from rag.retrieval import Retriever
 from rag.settings import Settings
 from rag.store import VectorStore, open_store
@@ -27,17 +25,19 @@ class Services:
     settings: Settings
     embedder: Embedder
     store: VectorStore
+    catalog: Catalog
     llm_override: LLM | None = None
     write_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self):
-        self.conn = connect(self.settings.db_path)
-        self.registry = Registry(self.conn)
-        self.lexical = LexicalIndex(self.conn)
-        self.retriever = Retriever(self.embedder, self.store, self.lexical, self.settings)
-        # The writer has its own connection: WAL lets readers go on while it writes.
-        self.ingestor = Ingestor(self.settings, self.embedder, self.store, connect(self.settings.db_path))
-        self.jobs = Jobs(self.conn, self.ingestor, self.write_lock)
+        self.retriever = Retriever(self.embedder, self.store, self.catalog.lexical, self.settings)
+        self.ingestor = Ingestor(self.settings, self.embedder, self.store, self.catalog)
+        self.jobs = Jobs(self.settings, self.catalog, open_queue(self.settings), self.ingestor, self.write_lock)
+
+    @property
+    def runs_worker(self) -> bool:
+        """The embedded service ingests its uploads itself; with a shared queue (Redis), workers do."""
+        return self.jobs.queue.name != "redis"
 
     @cached_property
     def llm(self) -> LLM:
@@ -54,7 +54,7 @@ class Services:
     @cached_property
     def cache(self) -> AnswerCache | None:
         s = self.settings
-        return AnswerCache(self.conn, s.cache_similarity, s.cache_size) if s.cache else None
+        return AnswerCache(self.catalog, s.cache_similarity, s.cache_size) if s.cache else None
 
     @cached_property
     def answers(self) -> AnswerService:
@@ -74,17 +74,18 @@ class Services:
                     self.metrics.answered(event)
                 yield event
 
+    def upload(self, files, collection: str) -> tuple[str, list[dict]]:
+        """Check and keep the files, and queue their ingest job: (job id, the job's files)."""
+        from service.uploads import store_uploads
+
+        stored = store_uploads(files, collection, self.settings, self.catalog)
+        return self.jobs.submit(collection, stored), stored
+
     def delete_document(self, doc_id: str) -> bool:
+        """The document, its chunks in both indexes and its uploaded bytes."""
         with self.write_lock:
-            doc = self.registry.get(doc_id)
-            removed = self.ingestor.delete_document(doc_id)
-        if doc and removed:
-            uploads = (self.settings.data_dir / self.settings.uploads_dir_name).resolve()
-            path = Path(doc.source)
-            if uploads in path.parents:
-                path.unlink(missing_ok=True)
-        return removed
+            return self.ingestor.delete_document(doc_id)
 
 
 def build_services(settings: Settings, embedder: Embedder | None = None, llm: LLM | None = None) -> Services:
-    return Services(settings, embedder or get_embedder(settings), open_store(settings), llm)
+    return Services(settings, embedder or get_embedder(settings), open_store(settings), open_catalog(settings), llm)

@@ -1,6 +1,8 @@
-"""Check uploaded files and keep them under the data directory; nothing is stored unless all are valid."""
+"""Check uploaded files and keep their bytes in the catalog, where every worker can read them; nothing is
+stored unless all are valid."""
 
 import errno
+import hashlib
 import os
 import re
 import tempfile
@@ -10,7 +12,7 @@ from typing import BinaryIO
 from ingest.loaders import EXTENSIONS, detect_type
 from rag.chunks import check_collection
 from rag.errors import FileTooLarge, RagError, StorageFull, UnsupportedFile
-from rag.registry import document_id
+from rag.catalog import Catalog, document_id
 
 
 MAX_NAME_BYTES = 200
@@ -27,21 +29,22 @@ def safe_name(filename: str | None) -> str:
     return stem.rstrip(" .") + suffix
 
 
-def store_uploads(files: list[tuple[str | None, BinaryIO]], collection: str, settings) -> list[dict]:
-    """Every file checked and kept, or none (a full disk is a StorageFull, not a half-written upload)."""
+def store_uploads(files: list[tuple[str | None, BinaryIO]], collection: str, settings, catalog: Catalog) -> list[dict]:
+    """Every file checked and kept, or none (a full disk is a StorageFull, not a half-written upload).
+    Returns the job's files: {"name", "source", "document_id"}."""
     try:
-        return _store(files, collection, settings)
+        return _store(files, collection, settings, catalog)
     except OSError as e:
         if e.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS):
             raise StorageFull(f"the server cannot store uploads now: {e.strerror}") from None
         raise
 
 
-def _store(files: list[tuple[str | None, BinaryIO]], collection: str, settings) -> list[dict]:
+def _store(files: list[tuple[str | None, BinaryIO]], collection: str, settings, catalog: Catalog) -> list[dict]:
     collection = check_collection(collection)
     if not files:
         raise RagError("no files in the upload: send one or more as multipart field 'files'")
-    folder = settings.data_dir / settings.uploads_dir_name / collection
+    folder = settings.data_dir / "tmp"  # staged here while checked; kept in the catalog
     folder.mkdir(parents=True, exist_ok=True)
     staged: list[tuple[str, Path]] = []
     try:
@@ -67,9 +70,10 @@ def _store(files: list[tuple[str | None, BinaryIO]], collection: str, settings) 
             raise RagError("two uploaded files have the same name")
         stored = []
         for name, temp in staged:
-            path = (folder / name).resolve()
-            temp.replace(path)
-            stored.append({"name": name, "path": str(path), "document_id": document_id(collection, str(path))})
+            doc_id = document_id(collection, name)
+            data = temp.read_bytes()
+            catalog.put_upload(doc_id, collection, name, name, hashlib.sha256(data).hexdigest(), data)
+            stored.append({"name": name, "source": name, "document_id": doc_id})
         return stored
     finally:
         for _, temp in staged:

@@ -29,12 +29,12 @@ def embedder():
 
 @pytest.fixture
 def ingestor(settings, embedder):
-    """The real write path: Chroma on disk, the real model, SQLite registry and FTS5."""
+    """The real write path: Chroma on disk, the real model, the SQLite catalog and FTS5."""
     from ingest.pipeline import Ingestor
-    from rag.db import connect
+    from rag.catalog import open_catalog
     from rag.store import open_store
 
-    return Ingestor(settings, embedder, open_store(settings), connect(settings.db_path))
+    return Ingestor(settings, embedder, open_store(settings), open_catalog(settings))
 
 
 @pytest.fixture

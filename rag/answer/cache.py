@@ -11,10 +11,8 @@ opposite ("first"/"last") embeds as close as a paraphrase does, and only the for
 
 import json
 import re
-import sqlite3
 from dataclasses import dataclass
 from difflib import SequenceMatcher
-from datetime import datetime, timezone
 
 import numpy as np
 
@@ -61,43 +59,27 @@ class Hit:
 
 
 class AnswerCache:
-    def __init__(self, conn: sqlite3.Connection, threshold: float, size: int = 1000):
-        self.conn = conn
+    def __init__(self, catalog, threshold: float, size: int = 1000):
+        self.catalog = catalog
         self.threshold = threshold
         self.size = size
 
     def version(self, collection: str) -> int:
-        row = self.conn.execute("SELECT version FROM collection_versions WHERE collection = ?", (collection,)).fetchone()
-        return row[0] if row else 0
+        return self.catalog.version(collection)
 
     def lookup(self, collection: str, version: int, kind: str, question: str, vector) -> Hit | None:
-        rows = self.conn.execute(
-            "SELECT question, vector, answer, cost FROM answer_cache WHERE collection = ? AND version = ? AND kind = ?"
-            " ORDER BY id DESC LIMIT ?", (collection, version, kind, self.size),
-        ).fetchall()
+        rows = self.catalog.cached_answers(collection, version, kind, self.size)
         if not rows:
             return None
-        vectors = np.stack([np.frombuffer(r[1], dtype=np.float32) for r in rows])
+        vectors = np.stack([np.frombuffer(r.vector, dtype=np.float32) for r in rows])
         scores = vectors @ np.asarray(vector, dtype=np.float32)
         for i in np.argsort(-scores):
             if scores[i] < self.threshold:
                 return None
-            if same_terms(question, rows[i][0]):
-                return Hit(rows[i][0], float(scores[i]), json.loads(rows[i][2]), rows[i][3])
+            if same_terms(question, rows[i].question):
+                return Hit(rows[i].question, float(scores[i]), json.loads(rows[i].answer), rows[i].cost)
         return None
 
     def store(self, collection: str, version: int, kind: str, question: str, vector, answer: dict, cost: int) -> None:
-        now = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        self.conn.execute(
-            "INSERT INTO answer_cache (collection, version, kind, question, vector, answer, cost, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (collection, version, kind, question, np.asarray(vector, dtype=np.float32).tobytes(),
-             json.dumps(answer), cost, now),
-        )
-        # Older versions can never be served again; keep the newest `size` of this one.
-        self.conn.execute("DELETE FROM answer_cache WHERE collection = ? AND version < ?", (collection, version))
-        self.conn.execute(
-            "DELETE FROM answer_cache WHERE collection = ? AND id NOT IN"
-            " (SELECT id FROM answer_cache WHERE collection = ? ORDER BY id DESC LIMIT ?)",
-            (collection, collection, self.size),
-        )
+        self.catalog.cache_answer(collection, version, kind, question, np.asarray(vector, dtype=np.float32).tobytes(),
+                                  json.dumps(answer), cost, self.size)

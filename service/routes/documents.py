@@ -6,7 +6,6 @@ from fastapi.concurrency import run_in_threadpool
 from rag.errors import DocumentNotFound
 from service.deps import ServicesDep
 from service.schemas import DocumentOut, UploadResponse
-from service.uploads import store_uploads
 
 router = APIRouter(tags=["documents"])
 
@@ -22,8 +21,7 @@ async def upload(services: ServicesDep, files: list[UploadFile], collection: str
     Poll `GET /jobs/{job_id}` for progress. Re-uploading a file with the same name replaces it.
     """
     collection = collection or services.settings.collection
-    stored = await run_in_threadpool(store_uploads, [(f.filename, f.file) for f in files], collection, services.settings)
-    job_id = services.jobs.submit(collection, stored)
+    job_id, stored = await run_in_threadpool(services.upload, [(f.filename, f.file) for f in files], collection)
     return UploadResponse(job_id=job_id, collection=collection,
                           documents=[{"document_id": s["document_id"], "name": s["name"]} for s in stored])
 
@@ -40,12 +38,12 @@ def get_job(services: ServicesDep, job_id: str) -> dict:
 @router.get("/documents", response_model=list[DocumentOut])
 def list_documents(services: ServicesDep, collection: str | None = None, status: str | None = None):
     """All documents, optionally of one collection or status (ingested, failed, duplicate, pending)."""
-    return [_out(d) for d in services.registry.list(collection, status)]
+    return [_out(d) for d in services.catalog.list(collection, status)]
 
 
 @router.get("/documents/{document_id}", response_model=DocumentOut)
 def get_document(services: ServicesDep, document_id: str):
-    doc = services.registry.get(document_id)
+    doc = services.catalog.get(document_id)
     if doc is None:
         raise DocumentNotFound(f"no document {document_id}")
     return _out(doc)

@@ -23,7 +23,7 @@ def health(services: ServicesDep):
     except Exception as e:  # noqa: BLE001 - health reports, never raises
         checks["store"] = f"unreachable: {e}"
         problems.append("the vector store cannot be reached")
-    checks["documents"] = len(services.registry.list(collection, "ingested"))
+    checks["documents"] = len(services.catalog.list(collection, "ingested"))
     checks["queue_depth"] = services.jobs.depth()
     free = shutil.disk_usage(services.settings.data_dir).free
     checks["disk_free_mb"] = round(free / 2**20)

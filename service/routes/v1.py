@@ -21,13 +21,13 @@ router = APIRouter(prefix="/v1", tags=["openai"])
 
 def _collection(services, model: str) -> str:
     default = services.settings.collection
-    return check_collection(collection_of(model, default, services.registry.collections()))
+    return check_collection(collection_of(model, default, services.catalog.collections()))
 
 
 @router.get("/models")
 def list_models(services: ServicesDep) -> dict:
     """`rag` (the default collection), `rag:NAME` for each collection, and the embedding model."""
-    return models(services.settings.collection, services.registry.collections())
+    return models(services.settings.collection, services.catalog.collections())
 
 
 @router.post("/chat/completions")

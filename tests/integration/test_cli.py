@@ -4,7 +4,6 @@ import json
 import os
 import shutil
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
@@ -17,6 +16,13 @@ from rag.lock import StoreLock
 from tests.conftest import ROOT, SAMPLES
 
 pytestmark = pytest.mark.integration
+
+
+def catalog_of(env):
+    from rag.catalog import open_catalog
+    from rag.settings import Settings
+
+    return open_catalog(Settings(_env_file=None, data_dir=env / "store"))
 
 
 @pytest.fixture
@@ -83,8 +89,7 @@ def test_killed_run_resumes_without_duplicates(env):
     done = 0
     while time.monotonic() < deadline and process.poll() is None:
         if db.exists():
-            with sqlite3.connect(db, timeout=5) as conn:
-                done = conn.execute("SELECT count(*) FROM documents WHERE status = 'ingested'").fetchone()[0]
+            done = len(catalog_of(env).list(status="ingested"))
             if done >= 3:
                 break
         time.sleep(0.2)
@@ -101,9 +106,9 @@ def test_killed_run_resumes_without_duplicates(env):
     import chromadb
 
     chroma = chromadb.PersistentClient(path=str(env / "store" / "chroma")).get_collection("rag_default")
-    with sqlite3.connect(db) as conn:
-        lexical = {r[0] for r in conn.execute("SELECT id FROM chunks")}
-        per_doc = conn.execute("SELECT sum(chunks) FROM documents").fetchone()[0]
+    catalog = catalog_of(env)
+    lexical = {c.id for c in catalog.lexical.chunks("default")}
+    per_doc = sum(d.chunks for d in catalog.list())
     chroma_ids = chroma.get(include=[])["ids"]
     assert len(chroma_ids) == len(set(chroma_ids)) == len(lexical) == per_doc
     assert set(chroma_ids) == lexical
@@ -123,9 +128,8 @@ def test_sigterm_stops_cleanly_and_reports_interruption(env):
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and process.poll() is None:
         if db.exists():
-            with sqlite3.connect(db, timeout=5) as conn:
-                if conn.execute("SELECT count(*) FROM documents WHERE status = 'ingested'").fetchone()[0]:
-                    break
+            if catalog_of(env).list(status="ingested"):
+                break
         time.sleep(0.2)
     process.send_signal(signal.SIGTERM)
     out, err = process.communicate(timeout=60)

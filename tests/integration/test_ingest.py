@@ -13,7 +13,7 @@ pytestmark = pytest.mark.integration
 def chunk_ids(ingestor, collection="default"):
     """Ids in Chroma and in the lexical index must always be the same set."""
     chroma = ingestor.store._collection(collection).get(include=[])["ids"]
-    lexical = [r["id"] for r in ingestor.conn.execute("SELECT id FROM chunks WHERE collection = ?", (collection,))]
+    lexical = [c.id for c in ingestor.catalog.lexical.chunks(collection)]
     assert sorted(chroma) == sorted(lexical)
     return set(chroma)
 
@@ -37,11 +37,11 @@ def test_samples_are_ingested_with_metadata(ingestor, corpus):
     assert summary.count("ingested") == 5 and summary.count("failed") == 0
     ids = chunk_ids(ingestor)
     assert len(ids) == summary.chunks_added > 5
-    docs = {d.source.rsplit("/", 1)[-1]: d for d in ingestor.registry.list("default")}
+    docs = {d.source.rsplit("/", 1)[-1]: d for d in ingestor.catalog.list("default")}
     assert docs["travel-expense-policy.pdf"].type == "pdf" and docs["travel-expense-policy.pdf"].size == 1666
-    hit = ingestor.lexical.search("default", "daily meal allowance abroad", k=1)[0]
+    hit = ingestor.catalog.lexical.search("default", "daily meal allowance abroad", k=1)[0]
     assert hit.page == 2 and hit.source.endswith("travel-expense-policy.pdf")
-    heading = ingestor.lexical.search("default", "parental leave weeks", k=1)[0]
+    heading = ingestor.catalog.lexical.search("default", "parental leave weeks", k=1)[0]
     assert heading.headings == "Northwind Labs Employee Handbook > Time off > Parental leave"
     text = (corpus / "employee-handbook.md").read_text()
     assert text[heading.start : heading.end] == heading.text
@@ -55,7 +55,7 @@ def test_reingest_is_idempotent_and_changes_replace_old_chunks(ingestor, corpus)
     assert chunk_ids(ingestor) == before
 
     notes = corpus / "release-notes.txt"
-    old_ids = {c.id for c in ingestor.lexical.search("default", "firmware release", k=50) if c.source == str(notes)}
+    old_ids = {c.id for c in ingestor.catalog.lexical.search("default", "firmware release", k=50) if c.source == notes.name}
     notes.write_text("Version 4.0.0 drops support for hardware revision C.")
     changed = ingest(ingestor, corpus)
     assert changed.count("replaced") == 1 and changed.count("unchanged") == 4
@@ -72,21 +72,21 @@ def test_files_chunked_another_way_are_ingested_again(ingestor, corpus, settings
 
     ingest(ingestor, corpus)
     before = chunk_ids(ingestor)
-    smaller = Ingestor(settings.model_copy(update={"chunk_tokens": 32}), embedder, ingestor.store, ingestor.conn)
+    smaller = Ingestor(settings.model_copy(update={"chunk_tokens": 32}), embedder, ingestor.store, ingestor.catalog)
     rechunked = ingest(smaller, corpus)
     assert rechunked.count("replaced") == 5 and len(chunk_ids(smaller)) > len(before)
     assert all(f.note.startswith("chunked again") for f in rechunked.files)
     assert ingest(smaller, corpus).count("unchanged") == 5
     monkeypatch.setattr(chunking, "VERSION", chunking.VERSION + 1)
-    upgraded = Ingestor(settings.model_copy(update={"chunk_tokens": 32}), embedder, ingestor.store, ingestor.conn)
+    upgraded = Ingestor(settings.model_copy(update={"chunk_tokens": 32}), embedder, ingestor.store, ingestor.catalog)
     assert ingest(upgraded, corpus).count("replaced") == 5
 
 
 def test_a_store_made_before_chunking_was_recorded_is_upgraded(tmp_path):
     import sqlite3
 
-    from rag.db import connect
-    from rag.registry import Registry
+    from rag.catalog import open_catalog
+    from rag.settings import Settings
 
     old = sqlite3.connect(tmp_path / "rag.sqlite3")
     old.execute(
@@ -98,8 +98,9 @@ def test_a_store_made_before_chunking_was_recorded_is_upgraded(tmp_path):
                 " 't')")
     old.commit()
     old.close()
-    [doc] = Registry(connect(tmp_path / "rag.sqlite3")).list()
+    [doc] = open_catalog(Settings(_env_file=None, data_dir=tmp_path)).list()
     assert doc.chunks == 3 and doc.chunking is None  # so the next ingest chunks it again
+    assert doc.location is None  # not read from a file here: --prune leaves it alone
 
 
 def test_prune_removes_documents_whose_files_are_gone(ingestor, corpus):
@@ -107,8 +108,8 @@ def test_prune_removes_documents_whose_files_are_gone(ingestor, corpus):
     (corpus / "it-help.html").unlink()
     pruned = ingestor.prune("default")
     assert [p.rsplit("/", 1)[-1] for p in pruned] == ["it-help.html"]
-    assert not ingestor.lexical.search("default", "WireGuard VPN", k=5)
-    assert all("it-help" not in d.source for d in ingestor.registry.list("default"))
+    assert not ingestor.catalog.lexical.search("default", "WireGuard VPN", k=5)
+    assert all("it-help" not in d.source for d in ingestor.catalog.list("default"))
     chunk_ids(ingestor)
 
 
@@ -116,7 +117,7 @@ def test_duplicates_are_stored_once(ingestor, corpus):
     shutil.copy(corpus / "employee-handbook.md", corpus / "handbook-copy.md")
     summary = ingest(ingestor, corpus)
     assert summary.count("duplicate") == 1
-    assert sum(1 for c in ingestor.lexical.search("default", "parental leave", k=20) if "Parental" in c.text) == 1
+    assert sum(1 for c in ingestor.catalog.lexical.search("default", "parental leave", k=20) if "Parental" in c.text) == 1
     assert ingest(ingestor, corpus).count("unchanged") == 6
 
 
@@ -143,7 +144,7 @@ def test_bad_files_fail_alone_and_the_run_goes_on(ingestor, corpus, settings):
     assert "empty" in reasons["empty.txt"] and "scanned" in reasons["scan.pdf"]
     assert "image/png" in reasons["image.pdf"] and "limit" in reasons["huge.txt"]
     assert summary.count("skipped") == 1 and summary.count("ingested") == 5
-    failed = ingestor.registry.list("default", status="failed")
+    failed = ingestor.catalog.list("default", status="failed")
     assert {d.error for d in failed} == set(reasons.values())
 
 

@@ -19,6 +19,7 @@ def env(tmp_path, monkeypatch):
 
     monkeypatch.setenv("RAG_DATA_DIR", str(tmp_path / "store"))
     monkeypatch.setenv("RAG_LLM_BACKEND", "fake")
+    monkeypatch.setenv("RAG_SERVICE_URL", "http://127.0.0.1:9")  # no service: whatever runs on :8000 here
     get_settings.cache_clear()
     yield tmp_path
     get_settings.cache_clear()

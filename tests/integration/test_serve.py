@@ -18,7 +18,8 @@ pytestmark = pytest.mark.integration
 @pytest.fixture
 def server(tmp_path):
     port = free_port()
-    env = {**os.environ, "RAG_DATA_DIR": str(tmp_path / "store"), "RAG_LLM_BACKEND": "fake"}
+    env = {**os.environ, "RAG_DATA_DIR": str(tmp_path / "store"), "RAG_LLM_BACKEND": "fake",
+           "RAG_SERVICE_URL": f"http://127.0.0.1:{port}"}
     process = subprocess.Popen([sys.executable, "-m", "service", "serve", "--port", str(port)], cwd=ROOT, env=env,
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}"
@@ -44,4 +45,18 @@ def test_cli_beside_a_running_service(server):
 
     ingest = subprocess.run([sys.executable, "-m", "ingest", str(SAMPLES)], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=120)
-    assert ingest.returncode == 2 and "rag serve at" in ingest.stderr and "POST /documents" in ingest.stderr
+    assert ingest.returncode == 2 and "rag serve at" in ingest.stderr and "--enqueue" in ingest.stderr
+
+    # Queued instead, the running service's own worker ingests them.
+    queued = subprocess.run([sys.executable, "-m", "ingest", str(SAMPLES), "--enqueue", "--json"], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert queued.returncode == 0, queued.stderr
+    jobs = [q["job_id"] for q in json.loads(queued.stdout)["queued"]]
+    assert len(jobs) == 5
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and any(
+            httpx.get(f"{url}/jobs/{j}").json()["status"] not in ("done", "failed") for j in jobs):
+        time.sleep(0.3)
+    status = {d["source"]: d["status"] for d in httpx.get(f"{url}/documents").json()}
+    assert status["samples/employee-handbook.md"] == "ingested"
+    assert status["samples/travel-expense-policy.pdf"] == "duplicate"  # the same bytes as the upload above

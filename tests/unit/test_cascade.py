@@ -5,12 +5,11 @@ import pytest
 from rag.answer import REFUSAL, AnswerService
 from rag.answer.cache import AnswerCache, same_terms
 from rag.answer.escalation import LargeModel
-from rag.db import connect
+from rag.catalog import open_catalog
 from rag.errors import BackendUnavailable, RateLimited
 from rag.llm import FakeLLM
 from rag.llm.limiter import Budget
 from rag.llm.openai_api import Usage
-from rag.registry import Registry
 from rag.retrieval import Retrieved
 from rag.settings import Settings
 from tests.unit.test_answer import PASSAGES, FixedRetriever, streamed
@@ -142,7 +141,7 @@ def test_the_budget_never_lets_more_through_than_its_limits():
 
 
 def test_a_cached_answer_is_served_for_a_paraphrase_until_the_collection_changes(tmp_path):
-    conn = connect(tmp_path / "db.sqlite3")
+    conn = open_catalog(Settings(_env_file=None, data_dir=tmp_path))
     llm = FakeLLM(["Paris [1]", "Paris [1]"])
     svc = service(llm, conn=conn, escalation="never")
     first = svc.ask(ASK, "c")
@@ -152,7 +151,7 @@ def test_a_cached_answer_is_served_for_a_paraphrase_until_the_collection_changes
     assert svc.ask(ASK, "other").answered_by == "local"  # nothing shared across collections
     other = service(FakeLLM(["Paris [1]"]), conn=conn, escalation="never", top_k=3)  # would answer otherwise
     assert other.ask(ASK, "c").answered_by == "local"
-    Registry(conn).bump_version("c")  # an upload or a delete
+    conn.remove_chunks("c", "some-document")  # an upload or a delete
     assert svc.ask(ASK, "c").answered_by == "local"
 
 

@@ -5,9 +5,9 @@ from pathlib import Path
 import pytest
 
 from rag.chunks import Chunk
-from rag.db import connect
+from rag.catalog import open_catalog
 from rag.embeddings import FakeEmbedder
-from rag.lexical import LexicalIndex, match_expression
+from rag.catalog.fts5 import match_expression
 from rag.question import names
 from rag.retrieval import Retriever, fit_budget, merge_overlapping, reciprocal_rank_fusion
 from rag.settings import Settings
@@ -68,7 +68,7 @@ def test_names_are_words_capitalised_inside_a_sentence(question, expected):
 @pytest.fixture
 def retriever(tmp_path):
     settings = Settings(_env_file=None, data_dir=tmp_path, min_relevance=0.1, context_tokens=1000, focus_documents=2)
-    embedder, store, lexical = FakeEmbedder(), MemoryStore(), LexicalIndex(connect(tmp_path / "db.sqlite3"))
+    embedder, store, catalog = FakeEmbedder(), MemoryStore(), open_catalog(settings)
     docs = {
         "apple.txt": ["Apple Inc quarterly report.", "Net sales rose because of strong demand.",
                       "Foreign exchange rates hurt revenue."],
@@ -78,9 +78,9 @@ def retriever(tmp_path):
     for name, texts in docs.items():
         chunks = [chunk(f"{name}-{i}", t, doc=name, start=i * 100, source=f"/docs/{name}") for i, t in enumerate(texts)]
         store.add(chunks, embedder.embed(texts))
-        lexical.add(chunks, [Path(name).stem] * len(chunks))
-        lexical.add_document(name, "c", Path(name).stem, "\n".join(texts))
-    return Retriever(embedder, store, lexical, settings)
+        doc = {"id": name, "collection": "c", "source": f"/docs/{name}"}
+        catalog.record_ingested(doc, chunks, [Path(name).stem] * len(chunks), Path(name).stem)
+    return Retriever(embedder, store, catalog.lexical, settings)
 
 
 def test_hybrid_retrieval_finds_chunks_of_the_document_the_question_names(retriever):

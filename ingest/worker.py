@@ -1,0 +1,193 @@
+"""Running ingest jobs: a job is claimed in the catalog under a lease the worker renews while it works. A
+worker that dies (SIGKILL, out of memory, the machine gone) stops renewing; any live worker's sweeper then
+queues the job again, and it runs elsewhere. Ingest is idempotent (content hashes, deterministic chunk ids,
+the catalog written last), so a job run twice leaves no duplicate and no orphan chunk."""
+
+import contextlib
+import logging
+import os
+import socket
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+from ingest.pipeline import Ingestor
+from ingest.queue import Queue
+from ingest.report import FileReport
+from rag.catalog import Catalog
+from rag.errors import BackendUnavailable
+
+log = logging.getLogger(__name__)
+
+
+def transient(error: BaseException) -> bool:
+    """Errors that go away when a backend comes back: retried with backoff; anything else fails the job."""
+    if isinstance(error, BackendUnavailable):
+        return True
+    module = type(error).__module__
+    if module.startswith("sqlalchemy") or module.startswith("redis") or module.startswith("psycopg"):
+        return "Integrity" not in type(error).__name__ and "Programming" not in type(error).__name__
+    return isinstance(error, (ConnectionError, TimeoutError))
+
+
+class Jobs:
+    """Submit jobs (the API, `ingest --enqueue`), read their state, and run them (a worker)."""
+
+    def __init__(self, settings, catalog: Catalog, queue: Queue, ingestor: Ingestor | None = None,
+                 write_lock=None):
+        self.settings = settings
+        self.catalog = catalog
+        self.queue = queue
+        self.ingestor = ingestor
+        self.write_lock = write_lock or contextlib.nullcontext()  # the service's: no delete during a write
+        self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+        self._stop = threading.Event()
+        self._sweeper: threading.Thread | None = None
+
+    # -- submitting ------------------------------------------------------------------------------
+
+    def submit(self, collection: str, files: list[dict]) -> str:
+        job_id = uuid.uuid4().hex
+        self.catalog.submit_job(job_id, collection, files, self.settings.job_lease_s)
+        try:
+            self.queue.enqueue(job_id)
+        except Exception as e:
+            if not transient(e):
+                raise
+            self.catalog.update_job(job_id, status="failed", error=f"the job queue is unreachable: {e}")
+            raise BackendUnavailable(f"the job queue is unreachable: {e}") from e
+        return job_id
+
+    def get(self, job_id: str) -> dict | None:
+        job = self.catalog.job(job_id)
+        if job is None:
+            return None
+        return {"id": job.id, "collection": job.collection, "status": job.status, "error": job.error,
+                "total": len(job.files), "done": len(job.results), "attempts": job.attempts,
+                "files": job.results or [{k: f[k] for k in ("name", "document_id")} for f in job.files],
+                "created_at": job.created_at, "updated_at": job.updated_at}
+
+    def depth(self) -> int:
+        return self.catalog.job_depth()
+
+    # -- running ---------------------------------------------------------------------------------
+
+    def start(self, workers: int = 1) -> None:
+        """Run jobs in this process, in the background (the embedded service)."""
+        self.sweep()  # jobs a previous process left running
+        self.queue.start(self.run, workers)
+        self._start_sweeper()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self.queue.stop()
+
+    def consume(self, workers: int = 1) -> None:
+        """Run jobs until told to stop (`ingest worker`)."""
+        self._start_sweeper()
+        try:
+            self.queue.consume(self.run, workers)
+        finally:
+            self._stop.set()
+
+    def _start_sweeper(self) -> None:
+        def loop():
+            while not self._stop.wait(self.settings.job_lease_s / 3):
+                with contextlib.suppress(Exception):  # a backend down now is retried at the next round
+                    self.sweep()
+
+        self._sweeper = threading.Thread(target=loop, name="ingest-sweeper", daemon=True)
+        self._sweeper.start()
+
+    def sweep(self) -> list[str]:
+        """Queue again the jobs whose worker stopped renewing its lease; and queued jobs whose message was
+        lost (the process that queued them died), once the queue has run dry."""
+        statuses = ("running", "queued") if self.queue.pending() == 0 else ("running",)
+        again = self.catalog.expired_jobs(statuses, self.settings.job_lease_s)
+        for job_id in again:
+            log.warning("job %s: its worker stopped; queued again", job_id)
+            self.queue.enqueue(job_id)
+        return again
+
+    def run(self, job_id: str, last_try: bool = True) -> None:
+        lease = self.settings.job_lease_s
+        job = self.catalog.claim_job(job_id, self.worker_id, lease)
+        if job is None:
+            return  # done, or a live worker holds it
+        if job.takeovers >= self.settings.job_attempts:
+            self.catalog.update_job(job_id, status="failed", error=(
+                f"its worker stopped {job.takeovers} times while ingesting it (killed, or out of memory)"))
+            return
+        with self._renewing(job_id, lease):
+            try:
+                results = self._ingest(job)
+            except Exception as e:
+                reason = f"{type(e).__name__}: {e}"
+                if transient(e) and not last_try:
+                    log.warning("job %s: %s; retrying", job_id, reason)
+                    self.catalog.update_job(job_id, status="queued", error=f"retrying after: {reason}",
+                                            lease_until=_later(lease))
+                    raise
+                log.exception("job %s failed", job_id)
+                self.catalog.update_job(job_id, status="failed", error=reason)
+                return
+        failed = sum(r["outcome"] == "failed" for r in results)
+        total = len(job.files)
+        self.catalog.update_job(job_id, status="failed" if failed == total and total else "done",
+                                error=f"{failed} of {total} files failed" if failed else None)
+
+    def _ingest(self, job) -> list[dict]:
+        """Each file's outcome."""
+        results: list[dict] = []
+
+        def progress(report: FileReport) -> None:
+            results.append({"source": report.source, "name": Path(report.source).name,
+                            "document_id": report.document_id, "outcome": report.outcome, "chunks": report.chunks,
+                            "reason": report.reason})
+            self.catalog.update_job(job.id, results=results)
+
+        scratch = self.settings.data_dir / "tmp"
+        scratch.mkdir(parents=True, exist_ok=True)
+        with tempfile.TemporaryDirectory(dir=scratch) as folder:
+            paths, names = [], {}
+            for i, f in enumerate(job.files):
+                data = self.catalog.upload(f["document_id"])
+                if data is None:
+                    progress(FileReport(f["source"], "failed", f["document_id"],
+                                        reason="its uploaded bytes are gone (deleted before it was ingested)"))
+                    continue
+                path = Path(folder) / str(i) / f["name"]
+                path.parent.mkdir()
+                path.write_bytes(data)
+                paths.append(path)
+                names[path] = f["source"]
+            if paths:
+                with self.write_lock:
+                    self.ingestor.ingest(paths, job.collection, names=names, temporary=True, on_progress=progress)
+        return results
+
+    @contextlib.contextmanager
+    def _renewing(self, job_id: str, lease: float):
+        done = threading.Event()
+
+        def renew():
+            while not done.wait(lease / 3):
+                try:
+                    if not self.catalog.extend_lease(job_id, self.worker_id, lease):
+                        log.warning("job %s: lost its lease (another worker took it over)", job_id)
+                except Exception as e:  # noqa: BLE001 - the catalog is away: the next round tries again
+                    log.warning("job %s: could not renew its lease: %s", job_id, e)
+
+        thread = threading.Thread(target=renew, name=f"lease-{job_id[:8]}", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            done.set()
+            thread.join()
+
+
+def _later(seconds: float) -> float:
+    return time.time() + seconds

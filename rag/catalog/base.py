@@ -1,0 +1,136 @@
+"""The catalog seam: documents, their chunks' lexical index, ingest jobs, uploaded bytes, collection
+versions and cached answers, in one database (SQLite embedded, PostgreSQL to scale). Every method takes its
+own transaction; no SQL lives outside this package."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+from rag.chunks import Chunk, short_hash
+
+
+def document_id(collection: str, source: str) -> str:
+    """A document's identity: its collection and its name (never a path on one machine's disk)."""
+    return short_hash("document", collection, source)
+
+
+@dataclass
+class Document:
+    id: str
+    collection: str
+    source: str
+    sha256: str | None
+    size: int | None
+    type: str | None
+    status: str  # pending | ingested | failed | duplicate
+    error: str | None
+    chunks: int
+    duplicate_of: str | None
+    created_at: str
+    updated_at: str
+    chunking: str | None = None
+    location: str | None = None
+
+
+@dataclass
+class Job:
+    id: str
+    collection: str
+    status: str  # queued | running | done | failed
+    files: list[dict]  # {"name", "source", "document_id"}
+    results: list[dict]  # one per file done: {"source", "document_id", "outcome", "chunks", "reason"}
+    error: str | None
+    attempts: int
+    takeovers: int
+    lease_until: float
+    worker: str | None
+    created_at: str
+    updated_at: str
+
+
+@dataclass
+class CachedAnswer:
+    question: str
+    vector: bytes
+    answer: str
+    cost: int
+
+
+class Lexical(Protocol):
+    """Word search over the same chunks as the vector store, and over whole documents."""
+
+    def search(self, collection: str, query: str, k: int, document_ids: list[str] | None = None) -> list[Chunk]: ...
+
+    def search_documents(self, collection: str, query: str, n: int) -> list[str]: ...
+
+    def naming(self, words: list[str], document_ids: list[str]) -> list[str]: ...
+
+    def unmentioned(self, words: list[str], document_ids: list[str]) -> list[str]: ...
+
+    def ids(self, document_id: str) -> list[str]: ...
+
+    def chunks(self, collection: str) -> list[Chunk]: ...
+
+    def count(self, collection: str) -> int: ...
+
+
+class Catalog(Protocol):
+    url: str  # without its password
+    lexical: Lexical
+
+    # Documents.
+    def get(self, doc_id: str) -> Document | None: ...
+
+    def list(self, collection: str | None = None, status: str | None = None) -> list[Document]: ...
+
+    def collections(self) -> list[str]: ...
+
+    def find_ingested_copy(self, collection: str, sha256: str, exclude_id: str) -> Document | None: ...
+
+    def record_ingested(self, doc: dict, chunks: list[Chunk], titles: list[str], title: str) -> None:
+        """Replace the document's chunks in the lexical index and mark it ingested, in one transaction."""
+
+    def record_outcome(self, doc: dict) -> None:
+        """A document with no chunks (failed, duplicate): its chunks removed and its record written."""
+
+    def remove_chunks(self, collection: str, doc_id: str) -> None: ...
+
+    def delete_document(self, doc_id: str) -> Document | None:
+        """The document's record, chunks and uploaded bytes removed; returns what was removed."""
+
+    def drop_collection(self, collection: str) -> None: ...
+
+    def version(self, collection: str) -> int: ...
+
+    # Ingest jobs.
+    def submit_job(self, job_id: str, collection: str, files: list[dict], lease_s: float) -> None: ...
+
+    def job(self, job_id: str) -> Job | None: ...
+
+    def claim_job(self, job_id: str, worker: str, lease_s: float) -> Job | None:
+        """The job, if it was queued or its last worker's lease ran out; None if it is done or held."""
+
+    def extend_lease(self, job_id: str, worker: str, lease_s: float) -> bool: ...
+
+    def update_job(self, job_id: str, **fields) -> None: ...
+
+    def expired_jobs(self, statuses: tuple[str, ...], lease_s: float) -> list[str]:
+        """Jobs in these states whose lease ran out, each queued again under a new lease (so that one sweeper
+        requeues it, not every one); a running one's worker is counted as dead (`takeovers`)."""
+
+    def job_depth(self) -> int: ...
+
+    # Uploaded bytes.
+    def put_upload(self, document_id: str, collection: str, source: str, name: str, sha256: str, data: bytes) -> None:
+        """The bytes every worker reads; a document not known yet is listed as pending from now."""
+
+    def upload(self, document_id: str) -> bytes | None: ...
+
+    # Cached answers.
+    def cached_answers(self, collection: str, version: int, kind: str, limit: int) -> list[CachedAnswer]: ...
+
+    def cache_answer(self, collection: str, version: int, kind: str, question: str, vector: bytes, answer: str,
+                     cost: int, keep: int) -> None: ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,234 @@
+"""The catalog on SQLAlchemy Core: one implementation for SQLite and PostgreSQL; only the lexical index
+differs (FTS5 or tsvector), in fts5.py and pgfts.py."""
+
+from __future__ import annotations
+
+import json
+import time
+from contextlib import contextmanager
+from datetime import datetime, timezone
+
+from sqlalchemy import case, delete, func, insert, select, update
+from sqlalchemy.engine import Engine
+
+from rag.catalog import tables as t
+from rag.catalog.base import CachedAnswer, Document, Job
+from rag.chunks import Chunk
+
+
+def now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
+class SqlCatalog:
+    def __init__(self, engine: Engine, lexical, reader: Engine | None = None):
+        self.engine = engine  # writes: one transaction each
+        self.reader = reader or engine  # reads (SQLite: an autocommit engine, so readers never wait for a writer)
+        self.lexical = lexical
+        self.url = engine.url.render_as_string(hide_password=True)
+
+    @contextmanager
+    def _write(self):
+        with self.engine.begin() as conn:
+            yield conn
+
+    @contextmanager
+    def _read(self):
+        with self.reader.connect() as conn:
+            yield conn
+
+    def close(self) -> None:
+        self.engine.dispose()
+        if self.reader is not self.engine:
+            self.reader.dispose()
+
+    # -- documents -------------------------------------------------------------------------------
+
+    def get(self, doc_id: str) -> Document | None:
+        with self._read() as c:
+            row = c.execute(select(t.documents).where(t.documents.c.id == doc_id)).mappings().first()
+        return Document(**row) if row else None
+
+    def list(self, collection: str | None = None, status: str | None = None) -> list[Document]:
+        query = select(t.documents).order_by(t.documents.c.collection, t.documents.c.source)
+        if collection:
+            query = query.where(t.documents.c.collection == collection)
+        if status:
+            query = query.where(t.documents.c.status == status)
+        with self._read() as c:
+            return [Document(**r) for r in c.execute(query).mappings()]
+
+    def collections(self) -> list[str]:
+        with self._read() as c:
+            return list(c.execute(select(t.documents.c.collection).distinct().order_by(t.documents.c.collection))
+                        .scalars())
+
+    def find_ingested_copy(self, collection: str, sha256: str, exclude_id: str) -> Document | None:
+        d = t.documents.c
+        query = (select(t.documents).where(d.collection == collection, d.sha256 == sha256, d.status == "ingested",
+                                           d.id != exclude_id).order_by(d.created_at).limit(1))
+        with self._read() as c:
+            row = c.execute(query).mappings().first()
+        return Document(**row) if row else None
+
+    def _upsert(self, conn, doc: dict) -> None:
+        stamp = now()
+        fields = {k: v for k, v in doc.items() if k != "id"}
+        done = conn.execute(update(t.documents).where(t.documents.c.id == doc["id"]).values(**fields, updated_at=stamp))
+        if done.rowcount == 0:
+            conn.execute(insert(t.documents).values(**doc, created_at=stamp, updated_at=stamp))
+
+    def _bump(self, conn, collection: str) -> None:
+        done = conn.execute(update(t.collection_versions).where(t.collection_versions.c.collection == collection)
+                            .values(version=t.collection_versions.c.version + 1))
+        if done.rowcount == 0:
+            conn.execute(insert(t.collection_versions).values(collection=collection, version=1))
+
+    def record_ingested(self, doc: dict, chunks: list[Chunk], titles: list[str], title: str) -> None:
+        with self._write() as conn:
+            self.lexical.delete_document(conn, doc["id"])
+            self.lexical.add(conn, chunks, titles)
+            self.lexical.add_document(conn, doc["id"], doc["collection"], title, "\n".join(c.text for c in chunks))
+            self._upsert(conn, {**doc, "status": "ingested", "error": None, "chunks": len(chunks),
+                                "duplicate_of": None})
+            self._bump(conn, doc["collection"])
+
+    def record_outcome(self, doc: dict) -> None:
+        with self._write() as conn:
+            self.lexical.delete_document(conn, doc["id"])
+            self._upsert(conn, {"chunks": 0, **doc})
+            self._bump(conn, doc["collection"])
+
+    def remove_chunks(self, collection: str, doc_id: str) -> None:
+        with self._write() as conn:
+            self.lexical.delete_document(conn, doc_id)
+            self._bump(conn, collection)
+
+    def delete_document(self, doc_id: str) -> Document | None:
+        with self._write() as conn:
+            row = conn.execute(select(t.documents).where(t.documents.c.id == doc_id)).mappings().first()
+            if row is None:
+                return None
+            self.lexical.delete_document(conn, doc_id)
+            conn.execute(delete(t.documents).where(t.documents.c.id == doc_id))
+            conn.execute(delete(t.uploads).where(t.uploads.c.document_id == doc_id))
+            self._bump(conn, row["collection"])
+        return Document(**row)
+
+    def drop_collection(self, collection: str) -> None:
+        with self._write() as conn:
+            self.lexical.drop_collection(conn, collection)
+            ids = select(t.documents.c.id).where(t.documents.c.collection == collection)
+            conn.execute(delete(t.uploads).where(t.uploads.c.document_id.in_(ids)))
+            conn.execute(delete(t.documents).where(t.documents.c.collection == collection))
+            self._bump(conn, collection)
+
+    def version(self, collection: str) -> int:
+        with self._read() as c:
+            found = c.execute(select(t.collection_versions.c.version)
+                              .where(t.collection_versions.c.collection == collection)).scalar()
+        return found or 0
+
+    # -- ingest jobs -----------------------------------------------------------------------------
+
+    def submit_job(self, job_id: str, collection: str, files: list[dict], lease_s: float) -> None:
+        stamp = now()
+        with self._write() as conn:
+            conn.execute(insert(t.ingest_jobs).values(
+                id=job_id, collection=collection, status="queued", files=json.dumps(files), results="[]",
+                attempts=0, lease_until=time.time() + lease_s, created_at=stamp, updated_at=stamp))
+
+    def job(self, job_id: str) -> Job | None:
+        with self._read() as c:
+            row = c.execute(select(t.ingest_jobs).where(t.ingest_jobs.c.id == job_id)).mappings().first()
+        if row is None:
+            return None
+        return Job(**{**row, "files": json.loads(row["files"]), "results": json.loads(row["results"])})
+
+    def claim_job(self, job_id: str, worker: str, lease_s: float) -> Job | None:
+        j = t.ingest_jobs.c
+        claim = {"status": "running", "worker": worker, "attempts": j.attempts + 1, "lease_until": time.time() + lease_s,
+                 "updated_at": now()}
+        with self._write() as conn:
+            done = conn.execute(update(t.ingest_jobs).where(j.id == job_id, j.status == "queued").values(**claim))
+            if done.rowcount == 0:  # or take it over from a worker that stopped renewing its lease
+                done = conn.execute(update(t.ingest_jobs)
+                                    .where(j.id == job_id, j.status == "running", j.lease_until < time.time())
+                                    .values(**claim, takeovers=j.takeovers + 1))
+        return self.job(job_id) if done.rowcount == 1 else None
+
+    def extend_lease(self, job_id: str, worker: str, lease_s: float) -> bool:
+        j = t.ingest_jobs.c
+        with self._write() as conn:
+            done = conn.execute(update(t.ingest_jobs).where(j.id == job_id, j.worker == worker, j.status == "running")
+                                .values(lease_until=time.time() + lease_s))
+        return done.rowcount == 1
+
+    def update_job(self, job_id: str, **fields) -> None:
+        if "results" in fields:
+            fields["results"] = json.dumps(fields["results"])
+        with self._write() as conn:
+            conn.execute(update(t.ingest_jobs).where(t.ingest_jobs.c.id == job_id).values(**fields, updated_at=now()))
+
+    def expired_jobs(self, statuses: tuple[str, ...], lease_s: float) -> list[str]:
+        j = t.ingest_jobs.c
+        with self._read() as c:
+            ids = list(c.execute(select(j.id).where(j.status.in_(statuses), j.lease_until < time.time())
+                                 .order_by(j.created_at)).scalars())
+        taken = []
+        for job_id in ids:
+            with self._write() as conn:  # a running one's worker died: queued again, counted
+                done = conn.execute(update(t.ingest_jobs)
+                                    .where(j.id == job_id, j.status.in_(statuses), j.lease_until < time.time())
+                                    .values(status="queued", lease_until=time.time() + lease_s, updated_at=now(),
+                                            takeovers=case((j.status == "running", j.takeovers + 1),
+                                                           else_=j.takeovers)))
+            if done.rowcount == 1:
+                taken.append(job_id)
+        return taken
+
+    def job_depth(self) -> int:
+        with self._read() as c:
+            return c.execute(select(func.count()).select_from(t.ingest_jobs)
+                             .where(t.ingest_jobs.c.status.in_(("queued", "running")))).scalar()
+
+    # -- uploaded bytes --------------------------------------------------------------------------
+
+    def put_upload(self, document_id: str, collection: str, source: str, name: str, sha256: str, data: bytes) -> None:
+        with self._write() as conn:
+            conn.execute(delete(t.uploads).where(t.uploads.c.document_id == document_id))
+            conn.execute(insert(t.uploads).values(document_id=document_id, name=name, sha256=sha256, data=data,
+                                                  created_at=now()))
+            known = conn.execute(select(t.documents.c.id).where(t.documents.c.id == document_id)).first()
+            if known is None:  # listed (and deletable) from now on; its job makes it ingested or failed
+                stamp = now()
+                conn.execute(insert(t.documents).values(
+                    id=document_id, collection=collection, source=source, sha256=sha256, size=len(data),
+                    status="pending", chunks=0, created_at=stamp, updated_at=stamp))
+
+    def upload(self, document_id: str) -> bytes | None:
+        with self._read() as c:
+            return c.execute(select(t.uploads.c.data).where(t.uploads.c.document_id == document_id)).scalar()
+
+    # -- cached answers --------------------------------------------------------------------------
+
+    def cached_answers(self, collection: str, version: int, kind: str, limit: int) -> list[CachedAnswer]:
+        a = t.answer_cache.c
+        query = (select(a.question, a.vector, a.answer, a.cost)
+                 .where(a.collection == collection, a.version == version, a.kind == kind)
+                 .order_by(a.id.desc()).limit(limit))
+        with self._read() as c:
+            return [CachedAnswer(*row) for row in c.execute(query)]
+
+    def cache_answer(self, collection: str, version: int, kind: str, question: str, vector: bytes, answer: str,
+                     cost: int, keep: int) -> None:
+        a = t.answer_cache.c
+        with self._write() as conn:
+            conn.execute(insert(t.answer_cache).values(
+                collection=collection, version=version, kind=kind, question=question, vector=vector, answer=answer,
+                cost=cost, created_at=now()))
+            # Older versions can never be served again; keep the newest `keep` of this one.
+            conn.execute(delete(t.answer_cache).where(a.collection == collection, a.version < version))
+            newest = select(a.id).where(a.collection == collection).order_by(a.id.desc()).limit(keep)
+            conn.execute(delete(t.answer_cache).where(a.collection == collection,
+                                                      a.id.not_in(select(newest.subquery().c.id))))

@@ -1,0 +1,91 @@
+"""The catalog's tables, the same on SQLite and PostgreSQL (the lexical index adds its own, per engine)."""
+
+from sqlalchemy import Column, Float, Index, Integer, LargeBinary, MetaData, String, Table, Text
+
+metadata = MetaData()
+
+documents = Table(
+    "documents", metadata,
+    Column("id", String, primary_key=True),
+    Column("collection", String, nullable=False),
+    Column("source", String, nullable=False),  # its name: the upload's file name, or the path below the folder ingested
+    Column("location", String),  # where this machine read it from, for --prune; never its identity
+    Column("sha256", String),
+    Column("size", Integer),
+    Column("type", String),
+    Column("status", String, nullable=False),  # pending | ingested | failed | duplicate
+    Column("error", Text),
+    Column("chunks", Integer, nullable=False, server_default="0"),
+    Column("duplicate_of", String),
+    Column("created_at", String, nullable=False),
+    Column("updated_at", String, nullable=False),
+    Column("chunking", String),  # how its chunks were made: another way re-ingests it
+    Index("documents_by_collection", "collection", "source"),
+    Index("documents_by_sha", "collection", "sha256"),
+)
+
+chunks = Table(
+    "chunks", metadata,
+    Column("rowid", Integer, primary_key=True, autoincrement=True),
+    Column("id", String, nullable=False, unique=True),
+    Column("document_id", String, nullable=False),
+    Column("collection", String, nullable=False),
+    Column("source", String, nullable=False),
+    Column("idx", Integer, nullable=False),
+    Column("start", Integer, nullable=False),
+    Column("end", Integer, nullable=False),
+    Column("page", Integer),
+    Column("headings", Text, nullable=False, server_default=""),
+    Column("title", Text, nullable=False, server_default=""),
+    Column("text", Text, nullable=False),
+    Index("chunks_by_document", "document_id"),
+    Index("chunks_by_collection", "collection"),
+)
+
+# Bumped by every add, replace or delete in a collection: cached answers of older versions are stale.
+collection_versions = Table(
+    "collection_versions", metadata,
+    Column("collection", String, primary_key=True),
+    Column("version", Integer, nullable=False),
+)
+
+answer_cache = Table(
+    "answer_cache", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("collection", String, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("kind", String, nullable=False),  # the answer's style and the models and settings that made it
+    Column("question", Text, nullable=False),
+    Column("vector", LargeBinary, nullable=False),
+    Column("answer", Text, nullable=False),
+    Column("cost", Integer, nullable=False),
+    Column("created_at", String, nullable=False),
+    Index("answer_cache_by_collection", "collection", "version", "kind"),
+)
+
+ingest_jobs = Table(
+    "ingest_jobs", metadata,
+    Column("id", String, primary_key=True),
+    Column("collection", String, nullable=False),
+    Column("status", String, nullable=False),  # queued | running | done | failed
+    Column("files", Text, nullable=False),  # JSON: [{"name", "source", "document_id"}]
+    Column("results", Text, nullable=False, server_default="[]"),
+    Column("error", Text),
+    Column("attempts", Integer, nullable=False, server_default="0"),  # runs started
+    Column("takeovers", Integer, nullable=False, server_default="0"),  # runs whose worker died
+    Column("lease_until", Float, nullable=False),  # a worker holds a running job until then; past it, another runs it
+    Column("worker", String),
+    Column("created_at", String, nullable=False),
+    Column("updated_at", String, nullable=False),
+    Index("ingest_jobs_by_status", "status", "lease_until"),
+)
+
+# The bytes of uploaded files, where every worker can read them (no shared disk is assumed).
+uploads = Table(
+    "uploads", metadata,
+    Column("document_id", String, primary_key=True),
+    Column("name", String, nullable=False),
+    Column("sha256", String, nullable=False),
+    Column("data", LargeBinary, nullable=False),
+    Column("created_at", String, nullable=False),
+)

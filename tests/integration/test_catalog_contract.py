@@ -1,0 +1,135 @@
+"""One contract for every catalog: SQLite (FTS5) in the data directory, and the real PostgreSQL (tsvector)."""
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from rag.catalog import document_id, open_catalog
+from rag.chunks import Chunk
+from rag.errors import BackendUnavailable
+from rag.settings import Settings
+from tests.helpers.databases import postgres_database
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def postgres_url():
+    yield from postgres_database()
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def catalog(request, tmp_path):
+    url = request.getfixturevalue("postgres_url") if request.param == "postgres" else None
+    catalog = open_catalog(Settings(_env_file=None, data_dir=tmp_path, catalog_url=url))
+    yield catalog
+    for name in catalog.collections():
+        catalog.drop_collection(name)  # the PostgreSQL database is shared by the module's tests
+    catalog.close()
+
+
+def chunks_of(doc: str, collection: str, texts: list[str]) -> list[Chunk]:
+    return [Chunk(id=f"{doc}-{i}", document_id=doc, collection=collection, source=f"{doc}.txt", text=t, index=i,
+                  start=i * 100, end=i * 100 + len(t), page=i + 1, headings="Intro") for i, t in enumerate(texts)]
+
+
+def ingest(catalog, doc: str, collection: str, texts: list[str], sha: str = "s") -> list[Chunk]:
+    chunks = chunks_of(doc, collection, texts)
+    catalog.record_ingested({"id": doc, "collection": collection, "source": f"{doc}.txt", "sha256": sha, "size": 10,
+                             "type": "text", "chunking": "v1"}, chunks, [doc] * len(chunks), doc)
+    return chunks
+
+
+def test_documents_are_recorded_replaced_and_deleted(catalog):
+    ingest(catalog, "apple", "c", ["Apple sold more phones in Europe.", "Revenue grew by 8 percent."])
+    [doc] = catalog.list("c")
+    assert (doc.id, doc.status, doc.chunks, doc.source, doc.chunking) == ("apple", "ingested", 2, "apple.txt", "v1")
+    version = catalog.version("c")
+    ingest(catalog, "apple", "c", ["Apple sold fewer phones."])
+    assert catalog.get("apple").chunks == 1 and catalog.lexical.ids("apple") == ["apple-0"]
+    assert catalog.version("c") == version + 1
+    assert catalog.find_ingested_copy("c", "s", exclude_id="other").id == "apple"
+    assert catalog.find_ingested_copy("c", "s", exclude_id="apple") is None
+    catalog.record_outcome({"id": "bad", "collection": "c", "source": "bad.pdf", "status": "failed", "error": "corrupt"})
+    assert catalog.get("bad").error == "corrupt" and [d.id for d in catalog.list("c", "failed")] == ["bad"]
+    catalog.put_upload("apple", "c", "apple.txt", "apple.txt", "s", b"bytes")
+    assert catalog.get("apple").status == "ingested"  # a new upload of a known document keeps its record
+    assert catalog.delete_document("apple").id == "apple"
+    assert catalog.get("apple") is None and catalog.upload("apple") is None and not catalog.lexical.ids("apple")
+    assert catalog.delete_document("apple") is None
+    assert catalog.collections() == ["c"]
+
+
+def test_word_search_ranks_chunks_and_documents(catalog):
+    ingest(catalog, "apple", "c", ["Apple sold more phones in Europe.", "Foreign exchange rates hurt revenue."])
+    ingest(catalog, "msft", "c", ["Microsoft cloud revenue grew.", "Exchange rates helped Microsoft."])
+    ingest(catalog, "elsewhere", "d", ["Foreign exchange rates hurt revenue."])
+    hits = catalog.lexical.search("c", "How did foreign exchange rates affect revenue?", k=3)
+    assert hits[0].id == "apple-1" and {h.collection for h in hits} == {"c"}
+    assert hits[0].page == 2 and hits[0].headings == "Intro" and hits[0].score > hits[-1].score
+    assert [h.document_id for h in catalog.lexical.search("c", "exchange rates", k=5, document_ids=["msft"])] == ["msft"]
+    assert catalog.lexical.search("c", "the of and", k=3) == []  # nothing but common words
+    assert catalog.lexical.search("c", 'NEAR(x) OR "revenue', k=3)  # search syntax in a question is just words
+    assert catalog.lexical.search_documents("c", "Microsoft cloud", 2)[0] == "msft"
+    assert catalog.lexical.naming(["Microsoft"], ["apple", "msft"]) == ["msft"]
+    assert catalog.lexical.unmentioned(["Microsoft", "Europe"], ["apple"]) == ["Microsoft"]
+    assert catalog.lexical.count("c") == 4 and len(catalog.lexical.chunks("c")) == 4
+    catalog.drop_collection("c")
+    assert catalog.lexical.count("c") == 0 and catalog.list("c") == [] and catalog.lexical.count("d") == 1
+
+
+def test_jobs_are_claimed_once_and_taken_over_when_their_lease_runs_out(catalog):
+    files = [{"name": "a.txt", "source": "a.txt", "document_id": document_id("c", "a.txt")}]
+    catalog.submit_job("j1", "c", files, lease_s=60)
+    assert catalog.job("j1").status == "queued" and catalog.job_depth() >= 1
+    assert catalog.claim_job("j1", "w1", lease_s=0.3).worker == "w1"
+    assert catalog.claim_job("j1", "w2", lease_s=0.3) is None  # held
+    assert catalog.extend_lease("j1", "w1", lease_s=0.3) and not catalog.extend_lease("j1", "w2", 0.3)
+    assert catalog.expired_jobs(("running",), lease_s=5) == []
+    time.sleep(0.4)  # w1 died
+    assert catalog.expired_jobs(("running",), lease_s=5) == ["j1"]
+    assert catalog.expired_jobs(("running",), lease_s=5) == []  # one sweeper requeues it, not every one
+    assert (catalog.job("j1").status, catalog.job("j1").takeovers) == ("queued", 1)
+    taken = catalog.claim_job("j1", "w2", lease_s=0.2)
+    assert (taken.worker, taken.attempts, taken.takeovers) == ("w2", 2, 1)
+    time.sleep(0.3)  # w2 died too; a message for the job reaches w3 before any sweeper does
+    assert (catalog.claim_job("j1", "w3", lease_s=30).takeovers) == 2
+    catalog.update_job("j1", status="done", results=[{"outcome": "ingested"}])
+    assert catalog.job("j1").results == [{"outcome": "ingested"}]
+    assert catalog.claim_job("j1", "w3", lease_s=30) is None
+
+
+def test_a_job_is_claimed_by_exactly_one_of_many_workers(catalog):
+    catalog.submit_job("race", "c", [], lease_s=60)
+    won = []
+    threads = [threading.Thread(target=lambda w=w: won.append(catalog.claim_job("race", w, 60))) for w in "abcdef"]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sum(j is not None for j in won) == 1
+
+
+def test_cached_answers_keep_the_newest_of_the_current_version(catalog):
+    vector = np.ones(4, dtype=np.float32).tobytes()
+    for i in range(5):
+        catalog.cache_answer("c", 1, "short", f"q{i}", vector, f'"a{i}"', 10, keep=3)
+    assert [r.question for r in catalog.cached_answers("c", 1, "short", 10)] == ["q4", "q3", "q2"]
+    catalog.cache_answer("c", 2, "short", "new", vector, '"b"', 10, keep=3)
+    assert catalog.cached_answers("c", 1, "short", 10) == []
+
+
+def test_uploaded_bytes_are_kept_whole(catalog):
+    data = bytes(range(256)) * 4096 + b"\x00end"
+    catalog.put_upload("d1", "c", "blob.pdf", "blob.pdf", "sha", data)
+    assert catalog.upload("d1") == data and catalog.get("d1").status == "pending"
+    catalog.put_upload("d1", "c", "blob.pdf", "blob.pdf", "sha2", b"replaced")
+    assert catalog.upload("d1") == b"replaced"
+
+
+def test_an_unreachable_database_is_backend_unavailable(tmp_path):
+    settings = Settings(_env_file=None, data_dir=tmp_path, catalog_url="postgresql://postgres@127.0.0.1:1/nothing")
+    with pytest.raises(BackendUnavailable, match="cannot open the catalog at postgresql"):
+        open_catalog(settings)

@@ -1,0 +1,127 @@
+"""Ingest jobs end to end on real parts (Chroma on disk, the real encoder, the SQLite catalog): uploads
+kept in the catalog, transient failures retried, a dead worker's job taken over with no chunk left twice."""
+
+import hashlib
+import time
+
+import pytest
+
+from ingest.pipeline import Ingestor
+from ingest.queue import open_queue
+from ingest.worker import Jobs
+from rag.catalog import document_id, open_catalog
+from rag.errors import BackendUnavailable
+from rag.store import open_store
+from tests.conftest import SAMPLES
+
+pytestmark = pytest.mark.integration
+
+
+class FlakyStore:
+    """The real store, away for its first `failures` writes."""
+
+    def __init__(self, store, failures: int):
+        self.store, self.failures = store, failures
+
+    def add(self, chunks, vectors):
+        if self.failures:
+            self.failures -= 1
+            raise BackendUnavailable("Chroma at 127.0.0.1:8000 is unreachable")
+        self.store.add(chunks, vectors)
+
+    def __getattr__(self, name):
+        return getattr(self.store, name)
+
+
+@pytest.fixture
+def jobs(settings, embedder):
+    settings = settings.model_copy(update={"queue": "immediate", "job_lease_s": 0.5})
+    catalog = open_catalog(settings)
+    jobs = Jobs(settings, catalog, open_queue(settings), Ingestor(settings, embedder, open_store(settings), catalog))
+    jobs.queue.start(jobs.run)
+    return jobs
+
+
+def upload(jobs, *names, collection="default") -> list[dict]:
+    files = []
+    for name in names:
+        data = (SAMPLES / name).read_bytes()
+        doc_id = document_id(collection, name)
+        jobs.catalog.put_upload(doc_id, collection, name, name, hashlib.sha256(data).hexdigest(), data)
+        files.append({"name": name, "source": name, "document_id": doc_id})
+    return files
+
+
+def consistent(jobs, collection="default") -> set[str]:
+    """Chroma, the lexical index and the documents' chunk counts agree."""
+    chroma = jobs.ingestor.store._collection(collection).get(include=[])["ids"]
+    lexical = [c.id for c in jobs.catalog.lexical.chunks(collection)]
+    assert sorted(chroma) == sorted(lexical) and len(set(chroma)) == len(chroma)
+    assert sum(d.chunks for d in jobs.catalog.list(collection)) == len(chroma)
+    return set(chroma)
+
+
+def test_an_uploaded_file_is_ingested_from_the_catalog(jobs):
+    job_id = jobs.submit("default", upload(jobs, "travel-expense-policy.pdf", "release-notes.txt"))
+    job = jobs.get(job_id)
+    assert (job["status"], job["done"], job["total"]) == ("done", 2, 2)
+    doc = jobs.catalog.get(document_id("default", "travel-expense-policy.pdf"))
+    assert (doc.status, doc.source, doc.location) == ("ingested", "travel-expense-policy.pdf", None)
+    hit = jobs.catalog.lexical.search("default", "daily meal allowance abroad", k=1)[0]
+    assert hit.source == "travel-expense-policy.pdf" and hit.page == 2
+    assert consistent(jobs)
+
+
+def test_a_store_that_is_away_is_retried_and_the_job_finishes(jobs):
+    jobs.ingestor.store = FlakyStore(jobs.ingestor.store, failures=2)
+    job = jobs.get(jobs.submit("default", upload(jobs, "release-notes.txt")))
+    assert job["status"] == "done" and job["attempts"] == 3
+    assert consistent(jobs)
+
+
+def test_a_store_away_for_longer_than_the_retries_fails_the_job_with_its_reason(jobs):
+    jobs.ingestor.store = FlakyStore(jobs.ingestor.store, failures=99)
+    job = jobs.get(jobs.submit("default", upload(jobs, "release-notes.txt")))
+    assert job["status"] == "failed" and "Chroma at 127.0.0.1:8000 is unreachable" in job["error"]
+
+
+def test_a_dead_workers_half_written_job_is_taken_over_with_no_chunk_twice(jobs):
+    files = upload(jobs, "employee-handbook.md")
+    jobs.catalog.submit_job("orphan", "default", files, lease_s=0.5)
+    assert jobs.catalog.claim_job("orphan", "a worker that died", lease_s=0.3)
+    # It had written some vectors of the document before it died, and nothing in the catalog.
+    loaded_chunks = Ingestor(jobs.settings, jobs.ingestor.embedder, jobs.ingestor.store, jobs.catalog)
+    path = SAMPLES / "employee-handbook.md"
+    from ingest.loaders import load
+
+    chunks = loaded_chunks.chunker.split(load(path), files[0]["document_id"], "default", "employee-handbook.md")
+    jobs.ingestor.store.add(chunks[:3], jobs.ingestor.embedder.embed([c.text for c in chunks[:3]]))
+    assert jobs.sweep() == []  # its lease has not run out yet
+    time.sleep(0.4)
+    assert jobs.sweep() == ["orphan"]  # queued again (and, here, run at once)
+    job = jobs.get("orphan")
+    assert (job["status"], job["attempts"]) == ("done", 2)
+    assert len(consistent(jobs)) == len(chunks)
+
+
+def test_a_job_whose_workers_keep_dying_fails_with_the_reason(jobs):
+    jobs.catalog.submit_job("poison", "default", upload(jobs, "release-notes.txt"), lease_s=0.5)
+    for attempt in range(jobs.settings.job_attempts):
+        jobs.catalog.update_job("poison", lease_until=0.0)
+        assert jobs.catalog.claim_job("poison", f"worker {attempt}", lease_s=0.3)
+    jobs.catalog.update_job("poison", lease_until=0.0)
+    jobs.run("poison")
+    job = jobs.get("poison")
+    assert job["status"] == "failed" and "stopped 3 times" in job["error"]
+
+
+def test_bytes_deleted_before_the_job_ran_fail_that_file_alone(jobs):
+    files = upload(jobs, "release-notes.txt", "it-help.html")
+    assert [d.status for d in jobs.catalog.list()] == ["pending", "pending"]  # listed, and deletable, at once
+    assert jobs.catalog.delete_document(files[0]["document_id"]).status == "pending"
+    job = jobs.get(jobs.submit("default", files))
+    outcomes = {f["name"]: (f["outcome"], f["reason"]) for f in job["files"]}
+    assert outcomes["it-help.html"][0] == "ingested"
+    assert outcomes["release-notes.txt"] == ("failed", "its uploaded bytes are gone (deleted before it was ingested)")
+    assert job["status"] == "done" and job["error"] == "1 of 2 files failed"
+    assert [d.source for d in jobs.catalog.list()] == ["it-help.html"]  # the deleted one stays deleted

@@ -65,7 +65,7 @@ class Jobs:
         if job is None:
             return None
         return {"id": job.id, "collection": job.collection, "status": job.status, "error": job.error,
-                "total": len(job.files), "done": len(job.results), "attempts": job.attempts,
+                "total": len(job.files), "done": len(job.results), "attempts": job.attempts, "worker": job.worker,
                 "files": job.results or [{k: f[k] for k in ("name", "document_id")} for f in job.files],
                 "created_at": job.created_at, "updated_at": job.updated_at}
 

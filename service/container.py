@@ -88,4 +88,5 @@ class Services:
 
 
 def build_services(settings: Settings, embedder: Embedder | None = None, llm: LLM | None = None) -> Services:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)  # scratch space, whatever keeps the state
     return Services(settings, embedder or get_embedder(settings), open_store(settings), open_catalog(settings), llm)

@@ -6,6 +6,7 @@ import subprocess
 import sys
 import threading
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -29,6 +30,16 @@ def wait_until_up(process: subprocess.Popen, url: str, what: str, timeout: float
         time.sleep(0.3)
     process.kill()
     pytest.fail(f"{what} did not start")
+
+
+def start_chroma(path, port) -> subprocess.Popen:
+    """A real `chroma run` server keeping its data under path."""
+    process = subprocess.Popen(
+        [str(Path(sys.executable).parent / "chroma"), "run", "--path", str(path), "--host", "127.0.0.1",
+         "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    wait_until_up(process, f"http://127.0.0.1:{port}/api/v2/heartbeat", "chroma run")
+    return process
 
 
 def smollm2_path():

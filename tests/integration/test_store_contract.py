@@ -1,7 +1,5 @@
 """One contract for every vector store: in memory, embedded Chroma, and a real `chroma run` server."""
 
-import subprocess
-
 import numpy as np
 import pytest
 
@@ -9,18 +7,9 @@ from rag.chunks import Chunk
 from rag.errors import BackendUnavailable
 from rag.settings import Settings
 from rag.store import MemoryStore, open_store
-from tests.helpers.servers import free_port, wait_until_up
+from tests.helpers.servers import free_port, start_chroma
 
 pytestmark = pytest.mark.integration
-
-
-def start_chroma(path, port):
-    process = subprocess.Popen(
-        [".venv/bin/chroma", "run", "--path", str(path), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    wait_until_up(process, f"http://127.0.0.1:{port}/api/v2/heartbeat", "chroma run")
-    return process
 
 
 @pytest.fixture(scope="module")

@@ -93,10 +93,13 @@ class Jobs:
             self._stop.set()
 
     def _start_sweeper(self) -> None:
+        alive = self.settings.data_dir / "worker.alive"  # its age is the container's health check
+
         def loop():
             while not self._stop.wait(self.settings.job_lease_s / 3):
                 with contextlib.suppress(Exception):  # a backend down now is retried at the next round
                     self.sweep()
+                    alive.touch()
 
         self._sweeper = threading.Thread(target=loop, name="ingest-sweeper", daemon=True)
         self._sweeper.start()

@@ -159,10 +159,12 @@ def strip_citations(text: str) -> str:
     return re.sub(r"\s*\[\d+\]", "", text).strip()
 
 
-def eval_settings(settings, dataset: Dataset):
+def eval_settings(settings, dataset: Dataset, catalog_url: str | None = None):
     """The settings with the store moved to one of its own per dataset and write-side settings, under
-    data_dir/eval: re-runs reuse it (ingest is idempotent); the user's store is never touched."""
+    data_dir/eval: re-runs reuse it (ingest is idempotent); the user's store is never touched. Its catalog
+    is SQLite in it, unless `catalog_url` names another (an empty database, to measure its word search)."""
     from ingest.chunking import chunking_key
 
-    store = settings.data_dir / "eval" / f"{dataset.name}-{chunking_key(settings)[:8]}"
-    return settings.model_copy(update={"data_dir": store, "chroma_host": None})
+    kind = "" if catalog_url is None else "-" + catalog_url.split(":", 1)[0].split("+")[0]
+    store = settings.data_dir / "eval" / f"{dataset.name}-{chunking_key(settings)[:8]}{kind}"
+    return settings.model_copy(update={"data_dir": store, "chroma_host": None, "catalog_url": catalog_url})

@@ -128,6 +128,7 @@ def worker(
         with store_lock(settings, "ingest worker"):
             catalog = open_catalog(settings)
             jobs = Jobs(settings, catalog, open_queue(settings), open_ingestor(settings, catalog))
+            jobs.ingestor.embedder.embed(["warm up"])  # a missing model fails here, not at the first job
             err.print(f"ingest worker {jobs.worker_id}: {jobs.queue.name} queue, catalog {catalog.url}, "
                       f"{concurrency} at a time")
             jobs.consume(concurrency)

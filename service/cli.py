@@ -176,13 +176,15 @@ def eval_command(
     retrieval_only: Annotated[bool, typer.Option("--retrieval-only", help="Skip generation.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON.")] = False,
     out_dir: Annotated[Path | None, typer.Option("--out", help="Write report.md and chart.png here.")] = None,
+    catalog: Annotated[str | None, typer.Option(help="The throw-away store's catalog, e.g. an empty PostgreSQL "
+                                                "database to measure its word search (default: SQLite in it).")] = None,
 ) -> None:
     """Measure retrieval and answer quality and latency on labeled data, in a throw-away store."""
     from evals.cli import run_eval
 
     try:
         results = run_eval(get_settings(), dataset, limit, k, model or [None], docs, retrieval_only,
-                           progress=None if as_json else "bar" if sys.stderr.isatty() else "lines")
+                           progress=None if as_json else "bar" if sys.stderr.isatty() else "lines", catalog=catalog)
     except RagError as e:
         fail(str(e))
     except KeyboardInterrupt:

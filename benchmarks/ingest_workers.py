@@ -1,0 +1,107 @@
+"""Ingest throughput of the scaled topology: 1, 2, 4 `ingest worker` processes behind the Redis queue,
+writing to a Chroma server and PostgreSQL, against the embedded default (`ingest PATH`, one process).
+
+    .venv/bin/python benchmarks/ingest_workers.py [FOLDER] [--workers 1 2 4]
+
+FOLDER defaults to the docugami 10-Q PDFs in ../shared/eval. Every run starts from empty stores (a new
+PostgreSQL database, a new `chroma run`, a new queue name in Redis). Prints files/s and chunks/s per run;
+the time counts from the first job queued to the last one done, model loading excluded (workers start
+first and wait for jobs).
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+DEFAULT = ROOT.parent / "shared/eval/docugami_sec10q/sec-10-q/data/v1/docs"
+POSTGRES = "postgresql://postgres@127.0.0.1:5432"
+REDIS = "redis://127.0.0.1:6379/0"
+
+
+def embedded(folder: Path, data_dir: Path) -> dict:
+    env = {**os.environ, "RAG_DATA_DIR": str(data_dir)}
+    started = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "ingest", str(folder), "--json"], cwd=ROOT, env=env,
+                          capture_output=True, text=True, check=True)
+    import json
+
+    summary = json.loads(done.stdout)
+    return {"seconds": time.perf_counter() - started, "files": summary["ingested"], "chunks": summary["chunks_added"],
+            "note": "model loading included"}
+
+
+def scaled(folder: Path, workers: int, scratch: Path) -> dict:
+    from sqlalchemy import create_engine, text
+
+    from rag.catalog import open_catalog
+    from rag.settings import Settings
+    from tests.helpers.servers import free_port, start_chroma
+
+    database = f"bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(f"{POSTGRES}/postgres".replace("postgresql://", "postgresql+psycopg://"),
+                          isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text(f'CREATE DATABASE "{database}"'))
+    port = free_port()
+    chroma = start_chroma(scratch / f"chroma-{workers}", port)
+    env = {**os.environ, "RAG_CATALOG_URL": f"{POSTGRES}/{database}", "RAG_REDIS_URL": REDIS,
+           "RAG_QUEUE_NAME": f"bench-{database}", "RAG_CHROMA_HOST": "127.0.0.1", "RAG_CHROMA_PORT": str(port)}
+    processes = []
+    try:
+        logs = []
+        for i in range(workers):
+            worker_env = {**env, "RAG_DATA_DIR": str(scratch / f"worker-{workers}-{i}")}
+            logs.append(scratch / f"worker-{workers}-{i}.log")
+            processes.append(subprocess.Popen([sys.executable, "-m", "ingest", "worker"], cwd=ROOT, env=worker_env,
+                                              stdout=subprocess.DEVNULL, stderr=open(logs[-1], "w")))
+        while not all("ingest worker" in log.read_text() for log in logs):  # said once its model is loaded
+            time.sleep(0.2)
+        catalog = open_catalog(Settings(_env_file=None, catalog_url=env["RAG_CATALOG_URL"]))
+        started = time.perf_counter()
+        subprocess.run([sys.executable, "-m", "ingest", str(folder), "--enqueue", "--json"], cwd=ROOT,
+                       env={**env, "RAG_DATA_DIR": str(scratch / "producer")}, check=True, capture_output=True)
+        while catalog.job_depth():
+            time.sleep(0.2)
+        seconds = time.perf_counter() - started
+        documents = catalog.list(status="ingested")
+        result = {"seconds": seconds, "files": len(documents), "chunks": sum(d.chunks for d in documents),
+                  "note": "enqueue included"}
+        catalog.close()
+        return result
+    finally:
+        for p in processes:
+            p.terminate()
+        for p in processes:
+            p.wait(timeout=60)
+        chroma.terminate()
+        chroma.wait(timeout=30)
+        with admin.connect() as c:
+            c.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("folder", nargs="?", type=Path, default=DEFAULT)
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as scratch:
+        scratch = Path(scratch)
+        rows = [("embedded (ingest PATH)", embedded(args.folder, scratch / "embedded"))]
+        for n in args.workers:
+            rows.append((f"{n} worker{'s' if n > 1 else ''} (Redis, Chroma server, PostgreSQL)",
+                         scaled(args.folder, n, scratch)))
+    print(f"{'setup':48} {'files':>6} {'chunks':>7} {'seconds':>8} {'files/s':>8} {'chunks/s':>9}")
+    for name, r in rows:
+        print(f"{name:48} {r['files']:6d} {r['chunks']:7d} {r['seconds']:8.1f} {r['files'] / r['seconds']:8.2f} "
+              f"{r['chunks'] / r['seconds']:9.1f}  ({r['note']})")
+
+
+if __name__ == "__main__":
+    main()

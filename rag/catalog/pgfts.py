@@ -3,11 +3,10 @@
 Ranking: ts_rank over the chunk's text (weight A) and title (weight B) with normalisation 1 (divided by
 1 + log length), which orders like FTS5's BM25 does on the dev sets (docs/BENCHMARKS.md)."""
 
-from sqlalchemy import bindparam, text
-from sqlalchemy.engine import Engine
+from sqlalchemy import text
 
 from rag.catalog.base import Chunk
-from rag.catalog.fts5 import _chunk, _row
+from rag.catalog.lexical import WordIndex, chunk_of, row_of
 from rag.catalog.words import phrase_words, query_words
 
 CONFIG = "english"  # stemming and stop words, as FTS5's porter tokenizer
@@ -31,13 +30,9 @@ def any_words(query: str) -> str:
     return " | ".join(query_words(query))
 
 
-class PgLexical:
-    def __init__(self, reader: Engine):
-        self.reader = reader
-
-    def create(self, conn) -> None:
-        for statement in DDL:
-            conn.execute(text(statement))
+class PgLexical(WordIndex):
+    DOCUMENTS = "document_texts"
+    DDL = DDL
 
     def add(self, conn, chunks: list[Chunk], titles: list[str]) -> None:
         if not chunks:
@@ -48,26 +43,13 @@ class PgLexical:
             " ON CONFLICT (id) DO UPDATE SET document_id = excluded.document_id, collection = excluded.collection,"
             " source = excluded.source, idx = excluded.idx, start = excluded.start, \"end\" = excluded.\"end\","
             " page = excluded.page, headings = excluded.headings, title = excluded.title, text = excluded.text"),
-            [_row(c, title) for c, title in zip(chunks, titles)])
+            [row_of(c, title) for c, title in zip(chunks, titles)])
 
     def add_document(self, conn, document_id: str, collection: str, title: str, body: str) -> None:
         conn.execute(text("INSERT INTO document_texts (document_id, collection, title, text) VALUES (:d, :c, :t, :x)"
                           " ON CONFLICT (document_id) DO UPDATE SET collection = excluded.collection,"
                           " title = excluded.title, text = excluded.text"),
                      {"d": document_id, "c": collection, "t": title, "x": body.replace("\x00", "")})
-
-    def delete_document(self, conn, document_id: str) -> None:
-        conn.execute(text("DELETE FROM chunks WHERE document_id = :d"), {"d": document_id})
-        conn.execute(text("DELETE FROM document_texts WHERE document_id = :d"), {"d": document_id})
-
-    def drop_collection(self, conn, collection: str) -> None:
-        conn.execute(text("DELETE FROM chunks WHERE collection = :c"), {"c": collection})
-        conn.execute(text("DELETE FROM document_texts WHERE collection = :c"), {"c": collection})
-
-    def _rows(self, sql: str, params: dict, expanding: tuple[str, ...] = ()):
-        statement = text(sql).bindparams(*(bindparam(name, expanding=True) for name in expanding))
-        with self.reader.connect() as c:
-            return c.execute(statement, params).mappings().all()
 
     def search(self, collection: str, query: str, k: int, document_ids: list[str] | None = None) -> list[Chunk]:
         words = any_words(query)
@@ -80,7 +62,7 @@ class PgLexical:
             sql += " AND c.document_id IN :ids"
             params["ids"] = list(document_ids)
         rows = self._rows(sql + " ORDER BY rank DESC, c.id LIMIT :k", params, ("ids",) if document_ids else ())
-        return [_chunk(r, r["rank"]) for r in rows]
+        return [chunk_of(r, r["rank"]) for r in rows]
 
     def search_documents(self, collection: str, query: str, n: int) -> list[str]:
         words = any_words(query)
@@ -91,18 +73,6 @@ class PgLexical:
                           " LIMIT :n", {"q": words, "c": collection, "n": n})
         return [r["document_id"] for r in rows]
 
-    def unmentioned(self, words: list[str], document_ids: list[str]) -> list[str]:
-        if not words or not document_ids or not self._rows(
-                "SELECT 1 FROM document_texts WHERE document_id IN :ids LIMIT 1", {"ids": document_ids}, ("ids",)):
-            return []
-        return [w for w in words if not self._containing(w, document_ids)]
-
-    def naming(self, words: list[str], document_ids: list[str]) -> list[str]:
-        keep = set(document_ids)
-        for word in words:
-            keep &= self._containing(word, document_ids)
-        return [d for d in document_ids if d in keep]
-
     def _containing(self, word: str, document_ids: list[str]) -> set[str]:
         if not document_ids or not phrase_words(word):
             return set()
@@ -110,15 +80,3 @@ class PgLexical:
                           f" AND (numnode(phraseto_tsquery('{CONFIG}', :w)) = 0 OR tsv @@ phraseto_tsquery('{CONFIG}', :w))",
                           {"w": " ".join(phrase_words(word)), "ids": document_ids}, ("ids",))
         return {r["document_id"] for r in rows}
-
-    def ids(self, document_id: str) -> list[str]:
-        return [r["id"] for r in self._rows("SELECT id FROM chunks WHERE document_id = :d ORDER BY idx",
-                                            {"d": document_id})]
-
-    def chunks(self, collection: str) -> list[Chunk]:
-        """Every chunk of the collection, by document and place."""
-        rows = self._rows("SELECT * FROM chunks WHERE collection = :c ORDER BY document_id, idx", {"c": collection})
-        return [_chunk(r, 0.0) for r in rows]
-
-    def count(self, collection: str) -> int:
-        return self._rows("SELECT count(*) AS n FROM chunks WHERE collection = :c", {"c": collection})[0]["n"]

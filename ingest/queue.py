@@ -68,7 +68,7 @@ class HueyQueue:
         if self.huey.immediate:
             return
         self._consumer = _QuietConsumer(self.huey, workers=workers, worker_type="thread", initial_delay=0.1,
-                                        max_delay=1.0, check_worker_health=False)
+                                        max_delay=1.0, check_worker_health=False, shutdown_timeout=30)
         self._consumer.start()
 
     def stop(self) -> None:

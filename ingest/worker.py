@@ -24,12 +24,12 @@ log = logging.getLogger(__name__)
 
 def transient(error: BaseException) -> bool:
     """Errors that go away when a backend comes back: retried with backoff; anything else fails the job."""
-    if isinstance(error, BackendUnavailable):
-        return True
-    module = type(error).__module__
-    if module.startswith("sqlalchemy") or module.startswith("redis") or module.startswith("psycopg"):
-        return "Integrity" not in type(error).__name__ and "Programming" not in type(error).__name__
-    return isinstance(error, (ConnectionError, TimeoutError))
+    import redis.exceptions
+    import sqlalchemy.exc
+
+    return isinstance(error, (BackendUnavailable, ConnectionError, TimeoutError, sqlalchemy.exc.OperationalError,
+                              sqlalchemy.exc.InterfaceError, sqlalchemy.exc.TimeoutError,
+                              redis.exceptions.ConnectionError, redis.exceptions.TimeoutError))
 
 
 class Jobs:

@@ -1,7 +1,11 @@
 """The lexical index in PostgreSQL: full-text search (tsvector + GIN) over the chunks and whole documents.
 
-Ranking: ts_rank over the chunk's text (weight A) and title (weight B) with normalisation 1 (divided by
-1 + log length), which orders like FTS5's BM25 does on the dev sets (docs/BENCHMARKS.md)."""
+Ranking: per word, ts_rank over the chunk's text (weight A) and title (weight B) with normalisation 1
+(divided by 1 + log length), weighted by the word's idf; its retrieval figures against FTS5's BM25 on the
+dev sets are in docs/BENCHMARKS.md. The words are letters and digits only (rag.catalog.words), so a
+question cannot inject tsquery syntax."""
+
+import math
 
 from sqlalchemy import text
 
@@ -24,12 +28,6 @@ DDL = [
 WEIGHTS = "'{0.1, 0.2, 0.5, 1.0}'"  # D, C, B, A: a title word counts half a text word, as in FTS5's bm25 weights
 
 
-def any_words(query: str) -> str:
-    """A tsquery matching any of the query's words; the words are letters and digits only, so user input
-    cannot inject tsquery syntax."""
-    return " | ".join(query_words(query))
-
-
 class PgLexical(WordIndex):
     DOCUMENTS = "document_texts"
     DDL = DDL
@@ -43,7 +41,7 @@ class PgLexical(WordIndex):
             " ON CONFLICT (id) DO UPDATE SET document_id = excluded.document_id, collection = excluded.collection,"
             " source = excluded.source, idx = excluded.idx, start = excluded.start, \"end\" = excluded.\"end\","
             " page = excluded.page, headings = excluded.headings, title = excluded.title, text = excluded.text"),
-            [row_of(c, title) for c, title in zip(chunks, titles)])
+            [_no_nul(row_of(c, title)) for c, title in zip(chunks, titles)])
 
     def add_document(self, conn, document_id: str, collection: str, title: str, body: str) -> None:
         conn.execute(text("INSERT INTO document_texts (document_id, collection, title, text) VALUES (:d, :c, :t, :x)"
@@ -51,27 +49,40 @@ class PgLexical(WordIndex):
                           " title = excluded.title, text = excluded.text"),
                      {"d": document_id, "c": collection, "t": title, "x": body.replace("\x00", "")})
 
-    def search(self, collection: str, query: str, k: int, document_ids: list[str] | None = None) -> list[Chunk]:
-        words = any_words(query)
+    def _ranked(self, table: str, key: str, collection: str, query: str, n: int,
+                document_ids: list[str] | None = None) -> list:
+        """Rows matching any of the query's words, best first. PostgreSQL's ts_rank knows no inverse
+        document frequency, so each word's rank is weighted by its idf among the collection's rows (as BM25
+        does; FTS5's ranking): without it, a question's common words outrank its rare ones."""
+        words = query_words(query)
         if not words:
             return []
-        sql = (f"SELECT c.*, ts_rank({WEIGHTS}, tsv, q, 1) AS rank FROM chunks c,"
-               f" to_tsquery('{CONFIG}', :q) q WHERE tsv @@ q AND c.collection = :c")
-        params = {"q": words, "c": collection, "k": k}
+        any_word = " | ".join(words)
+        counts = ", ".join(f"count(*) FILTER (WHERE tsv @@ to_tsquery('{CONFIG}', :w{i}))" for i in range(len(words)))
+        params = {f"w{i}": w for i, w in enumerate(words)} | {"q": any_word, "c": collection, "n": n}
+        stats = self._rows(f"SELECT count(*) AS total, {counts} FROM {table} WHERE collection = :c", params)[0]
+        total = stats["total"]
+        frequencies = list(stats.values())[1:]
+        terms = []
+        for i, df in enumerate(frequencies):
+            if df:
+                params[f"idf{i}"] = math.log(1 + (total - df + 0.5) / (df + 0.5))
+                terms.append(f":idf{i} * ts_rank({WEIGHTS}, tsv, to_tsquery('{CONFIG}', :w{i}), 1)")
+        if not terms:
+            return []
+        sql = (f"SELECT t.*, ({' + '.join(terms)}) AS rank FROM {table} t"
+               f" WHERE tsv @@ to_tsquery('{CONFIG}', :q) AND collection = :c")
         if document_ids:
-            sql += " AND c.document_id IN :ids"
+            sql += " AND document_id IN :ids"
             params["ids"] = list(document_ids)
-        rows = self._rows(sql + " ORDER BY rank DESC, c.id LIMIT :k", params, ("ids",) if document_ids else ())
+        return self._rows(sql + f" ORDER BY rank DESC, {key} LIMIT :n", params, ("ids",) if document_ids else ())
+
+    def search(self, collection: str, query: str, k: int, document_ids: list[str] | None = None) -> list[Chunk]:
+        rows = self._ranked("chunks", "id", collection, query, k, document_ids)
         return [chunk_of(r, r["rank"]) for r in rows]
 
     def search_documents(self, collection: str, query: str, n: int) -> list[str]:
-        words = any_words(query)
-        if not words:
-            return []
-        rows = self._rows(f"SELECT document_id FROM document_texts, to_tsquery('{CONFIG}', :q) q"
-                          f" WHERE tsv @@ q AND collection = :c ORDER BY ts_rank({WEIGHTS}, tsv, q, 1) DESC, document_id"
-                          " LIMIT :n", {"q": words, "c": collection, "n": n})
-        return [r["document_id"] for r in rows]
+        return [r["document_id"] for r in self._ranked("document_texts", "document_id", collection, query, n)]
 
     def _containing(self, word: str, document_ids: list[str]) -> set[str]:
         if not document_ids or not phrase_words(word):
@@ -80,3 +91,8 @@ class PgLexical(WordIndex):
                           f" AND (numnode(phraseto_tsquery('{CONFIG}', :w)) = 0 OR tsv @@ phraseto_tsquery('{CONFIG}', :w))",
                           {"w": " ".join(phrase_words(word)), "ids": document_ids}, ("ids",))
         return {r["document_id"] for r in rows}
+
+
+def _no_nul(row: dict) -> dict:
+    """PostgreSQL's text holds no NUL character; a file may."""
+    return {k: v.replace("\x00", "") if isinstance(v, str) else v for k, v in row.items()}

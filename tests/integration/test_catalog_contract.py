@@ -54,12 +54,15 @@ def test_documents_are_recorded_replaced_and_deleted(catalog):
     assert catalog.find_ingested_copy("c", "s", exclude_id="apple") is None
     catalog.record_outcome({"id": "bad", "collection": "c", "source": "bad.pdf", "status": "failed", "error": "corrupt"})
     assert catalog.get("bad").error == "corrupt" and [d.id for d in catalog.list("c", "failed")] == ["bad"]
+    ingest(catalog, "nul", "c", ["A file may hold a NUL\x00 character."])
+    assert catalog.lexical.search("c", "character", k=1)[0].document_id == "nul"
     catalog.put_upload("apple", "c", "apple.txt", "apple.txt", "s", b"bytes")
     assert catalog.get("apple").status == "ingested"  # a new upload of a known document keeps its record
     assert catalog.delete_document("apple").id == "apple"
     assert catalog.get("apple") is None and catalog.upload("apple") is None and not catalog.lexical.ids("apple")
     assert catalog.delete_document("apple") is None
     assert catalog.collections() == ["c"]
+    catalog.delete_document("nul")
 
 
 def test_word_search_ranks_chunks_and_documents(catalog):
@@ -84,17 +87,17 @@ def test_jobs_are_claimed_once_and_taken_over_when_their_lease_runs_out(catalog)
     files = [{"name": "a.txt", "source": "a.txt", "document_id": document_id("c", "a.txt")}]
     catalog.submit_job("j1", "c", files, lease_s=60)
     assert catalog.job("j1").status == "queued" and catalog.job_depth() >= 1
-    assert catalog.claim_job("j1", "w1", lease_s=0.3).worker == "w1"
-    assert catalog.claim_job("j1", "w2", lease_s=0.3) is None  # held
-    assert catalog.extend_lease("j1", "w1", lease_s=0.3) and not catalog.extend_lease("j1", "w2", 0.3)
+    assert catalog.claim_job("j1", "w1", lease_s=60).worker == "w1"
+    assert catalog.claim_job("j1", "w2", lease_s=60) is None  # held
+    assert catalog.extend_lease("j1", "w1", lease_s=60) and not catalog.extend_lease("j1", "w2", 60)
     assert catalog.expired_jobs(("running",), lease_s=5) == []
-    time.sleep(0.4)  # w1 died
+    catalog.update_job("j1", lease_until=time.time() - 1)  # w1 died: its lease ran out
     assert catalog.expired_jobs(("running",), lease_s=5) == ["j1"]
     assert catalog.expired_jobs(("running",), lease_s=5) == []  # one sweeper requeues it, not every one
     assert (catalog.job("j1").status, catalog.job("j1").takeovers) == ("queued", 1)
-    taken = catalog.claim_job("j1", "w2", lease_s=0.2)
+    taken = catalog.claim_job("j1", "w2", lease_s=60)
     assert (taken.worker, taken.attempts, taken.takeovers) == ("w2", 2, 1)
-    time.sleep(0.3)  # w2 died too; a message for the job reaches w3 before any sweeper does
+    catalog.update_job("j1", lease_until=time.time() - 1)  # w2 died too; a message reaches w3 before a sweeper
     assert (catalog.claim_job("j1", "w3", lease_s=30).takeovers) == 2
     catalog.update_job("j1", status="done", results=[{"outcome": "ingested"}])
     assert catalog.job("j1").results == [{"outcome": "ingested"}]

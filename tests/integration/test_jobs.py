@@ -88,7 +88,7 @@ def test_a_store_away_for_longer_than_the_retries_fails_the_job_with_its_reason(
 def test_a_dead_workers_half_written_job_is_taken_over_with_no_chunk_twice(jobs):
     files = upload(jobs, "employee-handbook.md")
     jobs.catalog.submit_job("orphan", "default", files, lease_s=0.5)
-    assert jobs.catalog.claim_job("orphan", "a worker that died", lease_s=0.3)
+    assert jobs.catalog.claim_job("orphan", "a worker that died", lease_s=60)
     # It had written some vectors of the document before it died, and nothing in the catalog.
     loaded_chunks = Ingestor(jobs.settings, jobs.ingestor.embedder, jobs.ingestor.store, jobs.catalog)
     path = SAMPLES / "employee-handbook.md"
@@ -97,7 +97,7 @@ def test_a_dead_workers_half_written_job_is_taken_over_with_no_chunk_twice(jobs)
     chunks = loaded_chunks.chunker.split(load(path), files[0]["document_id"], "default", "employee-handbook.md")
     jobs.ingestor.store.add(chunks[:3], jobs.ingestor.embedder.embed([c.text for c in chunks[:3]]))
     assert jobs.sweep() == []  # its lease has not run out yet
-    time.sleep(0.4)
+    jobs.catalog.update_job("orphan", lease_until=time.time() - 1)  # and now it has: its worker is gone
     assert jobs.sweep() == ["orphan"]  # queued again (and, here, run at once)
     job = jobs.get("orphan")
     assert (job["status"], job["attempts"]) == ("done", 2)

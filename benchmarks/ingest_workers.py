@@ -86,11 +86,76 @@ def scaled(folder: Path, workers: int, scratch: Path) -> dict:
             c.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
 
 
+def shared_capacity(scratch: Path, clients: int, docs: int = 24, chunks_per_doc: int = 200) -> dict:
+    """Chunks/s the shared services take when the encoder costs nothing: `clients` threads writing
+    documents of random vectors to the Chroma server and their chunks to PostgreSQL, as workers do."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import numpy as np
+    from sqlalchemy import create_engine, text
+
+    from rag.catalog import open_catalog
+    from rag.chunks import Chunk
+    from rag.settings import Settings
+    from rag.store import open_store
+    from tests.helpers.servers import free_port, start_chroma
+
+    database = f"bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(f"{POSTGRES}/postgres".replace("postgresql://", "postgresql+psycopg://"),
+                          isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text(f'CREATE DATABASE "{database}"'))
+    port = free_port()
+    chroma = start_chroma(scratch / f"chroma-capacity-{clients}", port)
+    settings = Settings(_env_file=None, data_dir=scratch, chroma_host="127.0.0.1", chroma_port=port,
+                        catalog_url=f"{POSTGRES}/{database}")
+    store, catalog = open_store(settings), open_catalog(settings)
+    rng = np.random.default_rng(0)
+    sentence = "The quarterly report lists revenue, costs and the outlook for the next period in detail. "
+    times = {"chroma": 0.0, "catalog": 0.0}
+
+    def write(d: int) -> None:
+        chunks = [Chunk(f"d{d}-{i}", f"d{d}", "bench", f"doc{d}.txt", sentence * 3, i, i * 300, i * 300 + 270)
+                  for i in range(chunks_per_doc)]
+        vectors = rng.normal(size=(chunks_per_doc, 384)).astype(np.float32)
+        started = time.perf_counter()
+        store.delete_document("bench", f"d{d}")
+        store.add(chunks, vectors)
+        middle = time.perf_counter()
+        catalog.record_ingested({"id": f"d{d}", "collection": "bench", "source": f"doc{d}.txt", "sha256": str(d),
+                                 "size": 1, "type": "text", "chunking": "x"}, chunks, [""] * len(chunks), "doc")
+        times["chroma"] += middle - started
+        times["catalog"] += time.perf_counter() - middle
+
+    try:
+        started = time.perf_counter()
+        with ThreadPoolExecutor(clients) as pool:
+            list(pool.map(write, range(docs)))
+        seconds = time.perf_counter() - started
+        total = docs * chunks_per_doc
+        return {"chunks_s": total / seconds, "chroma_chunks_s": total / times["chroma"] * clients,
+                "catalog_chunks_s": total / times["catalog"] * clients}
+    finally:
+        catalog.close()
+        chroma.terminate()
+        chroma.wait(timeout=30)
+        with admin.connect() as c:
+            c.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("folder", nargs="?", type=Path, default=DEFAULT)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2, 4])
+    parser.add_argument("--capacity-only", action="store_true", help="only the shared services' capacity")
     args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as scratch:
+        print(f"{'shared services, writers':28} {'chunks/s':>9} {'Chroma alone':>13} {'catalog alone':>14}")
+        for clients in (1, 4):
+            c = shared_capacity(Path(scratch), clients)
+            print(f"{clients:<28d} {c['chunks_s']:9.0f} {c['chroma_chunks_s']:13.0f} {c['catalog_chunks_s']:14.0f}")
+    if args.capacity_only:
+        return
     with tempfile.TemporaryDirectory() as scratch:
         scratch = Path(scratch)
         rows = [("embedded (ingest PATH)", embedded(args.folder, scratch / "embedded"))]

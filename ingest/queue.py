@@ -13,6 +13,8 @@ from typing import Protocol
 from huey import MemoryHuey, RedisHuey, SqliteHuey
 from huey.consumer import Consumer
 
+from rag.errors import RagError
+
 log = logging.getLogger(__name__)
 TASK = "ingest_job"
 
@@ -87,7 +89,10 @@ def open_queue(settings, name: str | None = None) -> HueyQueue:
     retries = {"retries": settings.job_retries, "retry_delay": settings.job_retry_delay_s}
     if settings.queue == "immediate":
         return HueyQueue(MemoryHuey(name, immediate=True), "immediate", retries=settings.job_retries, retry_delay=0)
-    if settings.redis_url:
+    # An embedded store is one process's: with it, jobs stay with the service even when Redis is there.
+    if settings.queue == "redis" or (settings.queue == "auto" and settings.redis_url and settings.chroma_host):
+        if not settings.redis_url:
+            raise RagError("RAG_QUEUE=redis needs RAG_REDIS_URL")
         return HueyQueue(RedisHuey(name, url=settings.redis_url), "redis", **retries)
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     return HueyQueue(SqliteHuey(name, filename=str(settings.data_dir / "queue.sqlite3")), "sqlite", **retries)

@@ -20,10 +20,12 @@ class Settings(BaseSettings):
 
     # Shared state. Catalog (documents, lexical index, jobs, uploads, cached answers): SQLite in data_dir
     # unless a SQLAlchemy URL is set. Queue: SQLite in data_dir, run by a worker inside the service, unless
-    # RAG_REDIS_URL is set: then by `ingest worker` processes on any machine.
+    # RAG_REDIS_URL is set with a Chroma server: then by `ingest worker` processes on any machine.
     catalog_url: str | None = Field(None, description="e.g. postgresql://postgres@127.0.0.1:5432/rag")
-    queue: Literal["auto", "immediate"] = Field("auto", description="auto: Redis if RAG_REDIS_URL, else SQLite; "
-                                                "immediate: run each job as it is submitted (tests)")
+    queue: Literal["auto", "sqlite", "redis", "immediate"] = Field(
+        "auto", description="auto: Redis when RAG_REDIS_URL and a Chroma server are set (workers anywhere can then "
+        "write the store), else SQLite in data_dir with the service's own worker; immediate: each job runs when "
+        "submitted (tests)")
     queue_name: str = Field("rag-ingest", description="the queue's name (its keys' prefix in Redis)")
     job_lease_s: float = Field(30.0, description="a worker that has not renewed its job's lease for this long is "
                                "taken for dead, and the job runs again elsewhere")

@@ -47,6 +47,8 @@ def create_app(services: Services, warm_up: bool = False) -> FastAPI:
             services.jobs.start()
         else:
             log.info("ingest jobs go to the queue at RAG_REDIS_URL: `ingest worker` processes run them")
+        if services.settings.redis_url and services.runs_worker and not services.settings.chroma_host:
+            log.info("the store is embedded (no RAG_CHROMA_HOST): this service ingests its own uploads")
         if warm_up:
             warm_up_answers(services.answers)  # a local model that cannot load fails here, at start
         yield

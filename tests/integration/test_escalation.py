@@ -87,8 +87,7 @@ def test_a_spent_budget_answers_locally_marked(app_for):
 
 def test_two_instances_share_one_budget_through_redis(app_for):
     shared = {"refusal_threshold": 0.0, "large_rpm": 1, "redis_url": "redis://127.0.0.1:6379/0",
-              "large_model": f"large-{uuid.uuid4().hex}",  # a budget key no other run has used
-              "queue": "immediate"}  # each instance has its own embedded store: it ingests its own uploads
+              "large_model": f"large-{uuid.uuid4().hex}"}  # a budget key no other run has used
     with app_for("a", **shared) as first, app_for("b", **shared) as second:
         for client in (first, second):
             assert wait_for(client, upload(client, HANDBOOK).json()["job_id"])["status"] == "done"

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.integration
 
 
 def queue_settings(kind: str, tmp_path) -> Settings:
-    options = {"queue": "immediate"} if kind == "immediate" else {}
+    options = {"queue": kind}
     if kind == "redis":
         options["redis_url"] = redis_url()
     return Settings(_env_file=None, data_dir=tmp_path, job_retry_delay_s=0.05, **options)

@@ -16,6 +16,7 @@ from ingest.files import collect_files, sha256_file, source_names
 from ingest.pipeline import Ingestor
 from ingest.report import Summary
 from rag.errors import RagError
+from rag.lock import store_lock
 from rag.settings import get_settings
 
 app = typer.Typer(add_completion=False)
@@ -29,15 +30,6 @@ def open_ingestor(settings, catalog=None):
     from rag.store import open_store
 
     return Ingestor(settings, get_embedder(settings), open_store(settings), catalog or open_catalog(settings))
-
-
-def store_lock(settings, purpose: str):
-    """The embedded store (Chroma on disk) is one process's at a time; a Chroma server is everyone's."""
-    from contextlib import nullcontext
-
-    from rag.lock import StoreLock
-
-    return nullcontext() if settings.chroma_host else StoreLock(settings.data_dir, purpose)
 
 
 @app.command()

@@ -48,3 +48,10 @@ class StoreLock:
 
     def __exit__(self, *exc):
         self.release()
+
+
+def store_lock(settings, purpose: str):
+    """The embedded store (Chroma on disk) is one process's at a time; a Chroma server is everyone's."""
+    from contextlib import nullcontext
+
+    return nullcontext() if settings.chroma_host else StoreLock(settings.data_dir, purpose)

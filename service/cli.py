@@ -33,21 +33,17 @@ def serve(
     """Run the HTTP API (docs at /docs); embedded, with the ingest worker inside."""
     import uvicorn
 
-    from ingest.cli import store_lock
+    from rag.lock import store_lock
     from service.app import create_app
     from service.container import build_services
 
     settings = get_settings()
-    lock = store_lock(settings, f"rag serve at http://{host}:{port}")
     try:
-        lock.__enter__()
-        services = build_services(settings)
+        with store_lock(settings, f"rag serve at http://{host}:{port}"):
+            api = create_app(build_services(settings), warm_up=True)
+            uvicorn.run(api, host=host, port=port, log_level="info")
     except RagError as e:
         fail(str(e))
-    try:
-        uvicorn.run(create_app(services, warm_up=True), host=host, port=port, log_level="info")
-    finally:
-        lock.__exit__(None, None, None)
 
 
 @app.command()
@@ -62,7 +58,7 @@ def ask(
 ) -> None:
     """Answer a question from the documents: through the service at RAG_SERVICE_URL if one runs there,
     else in this process."""
-    from ingest.cli import store_lock
+    from rag.lock import store_lock
     from rag.chunks import check_collection
 
     settings = get_settings()

@@ -9,6 +9,7 @@ from contextlib import contextmanager
 from datetime import datetime, timezone
 
 from sqlalchemy import case, delete, func, insert, select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
 from rag.catalog import tables as t
@@ -71,18 +72,21 @@ class SqlCatalog:
             row = c.execute(query).mappings().first()
         return Document(**row) if row else None
 
+    def _insert(self, table):
+        """INSERT ... ON CONFLICT in this engine's dialect: two workers may write the same row at once."""
+        dialect = postgresql if self.engine.dialect.name == "postgresql" else sqlite
+        return dialect.insert(table)
+
     def _upsert(self, conn, doc: dict) -> None:
         stamp = now()
         fields = {k: v for k, v in doc.items() if k != "id"}
-        done = conn.execute(update(t.documents).where(t.documents.c.id == doc["id"]).values(**fields, updated_at=stamp))
-        if done.rowcount == 0:
-            conn.execute(insert(t.documents).values(**doc, created_at=stamp, updated_at=stamp))
+        conn.execute(self._insert(t.documents).values(**doc, created_at=stamp, updated_at=stamp)
+                     .on_conflict_do_update(index_elements=["id"], set_={**fields, "updated_at": stamp}))
 
     def _bump(self, conn, collection: str) -> None:
-        done = conn.execute(update(t.collection_versions).where(t.collection_versions.c.collection == collection)
-                            .values(version=t.collection_versions.c.version + 1))
-        if done.rowcount == 0:
-            conn.execute(insert(t.collection_versions).values(collection=collection, version=1))
+        versions = t.collection_versions
+        conn.execute(self._insert(versions).values(collection=collection, version=1)
+                     .on_conflict_do_update(index_elements=["collection"], set_={"version": versions.c.version + 1}))
 
     def record_ingested(self, doc: dict, chunks: list[Chunk], titles: list[str], title: str) -> None:
         with self._write() as conn:

@@ -136,3 +136,21 @@ def test_an_unreachable_database_is_backend_unavailable(tmp_path):
     settings = Settings(_env_file=None, data_dir=tmp_path, catalog_url="postgresql://postgres@127.0.0.1:1/nothing")
     with pytest.raises(BackendUnavailable, match="cannot open the catalog at postgresql"):
         open_catalog(settings)
+
+
+def test_writers_racing_on_a_new_collection_and_document_lose_nothing(catalog):
+    errors = []
+
+    def write(i):
+        try:
+            catalog.record_outcome({"id": "same", "collection": "fresh", "source": "same.pdf", "status": "failed",
+                                    "error": f"try {i}"})
+        except Exception as e:  # noqa: BLE001
+            errors.append(e)
+
+    threads = [threading.Thread(target=write, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not errors and catalog.version("fresh") == 8 and len(catalog.list("fresh")) == 1

@@ -43,22 +43,24 @@ def topology(tmp_path, postgres_url):
         processes.append(process)
         return process
 
-    apis = []
-    for name in ("api1", "api2"):
-        port = free_port()
-        apis.append((start(name, "service", "serve", "--port", str(port)), f"http://127.0.0.1:{port}"))
-    workers = [start(name, "ingest", "worker") for name in ("worker1", "worker2")]
-    for process, url in apis:
-        wait_until_up(process, f"{url}/health", "rag serve", timeout=180)
-    yield [url for _, url in apis], workers, shared
-    for process in processes:
-        if process.poll() is None:
-            process.terminate()
-    for process in processes:
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            process.kill()
+    try:
+        apis = []
+        for name in ("api1", "api2"):
+            port = free_port()
+            apis.append((start(name, "service", "serve", "--port", str(port)), f"http://127.0.0.1:{port}"))
+        workers = [start(name, "ingest", "worker") for name in ("worker1", "worker2")]
+        for process, url in apis:
+            wait_until_up(process, f"{url}/health", "rag serve", timeout=180)
+        yield [url for _, url in apis], workers, shared
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.terminate()
+        for process in processes:
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                process.kill()
 
 
 def document(i: int) -> bytes:

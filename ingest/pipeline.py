@@ -132,6 +132,10 @@ class Ingestor:
                 if original and original.status == "ingested" and original.sha256 == sha:
                     return FileReport(source, "unchanged", doc_id, existing.type, reason=f"duplicate of {original.source}")
         copy = self.catalog.find_ingested_copy(collection, sha, exclude_id=doc_id)
+        if copy and location and copy.location == location and copy.source == location:
+            # This very file, stored when documents were named by their absolute path: renamed, not a copy.
+            self.delete_document(copy.id)
+            copy = None
         if copy:
             return self._duplicate(doc_id, collection, source, sha, size, copy)
         if sha in planned:

@@ -103,6 +103,22 @@ def test_a_store_made_before_chunking_was_recorded_is_upgraded(tmp_path):
     assert doc.location is None  # not read from a file here: --prune leaves it alone
 
 
+def test_a_file_stored_under_its_absolute_path_is_renamed_not_duplicated(ingestor, corpus):
+    """Stores made when a document's id was its absolute path: the same file ingested again takes its name."""
+    from ingest.files import sha256_file
+    from rag.catalog import document_id
+
+    path = corpus / "release-notes.txt"
+    old_id = document_id("default", str(path))
+    ingestor.catalog.record_ingested(
+        {"id": old_id, "collection": "default", "source": str(path), "location": str(path),
+         "sha256": sha256_file(path), "size": 1, "type": "text", "chunking": ingestor.chunking}, [], [], "old")
+    summary = ingest(ingestor, path)
+    assert [f.outcome for f in summary.files] == ["ingested"]
+    assert [d.source for d in ingestor.catalog.list("default")] == ["release-notes.txt"]
+    chunk_ids(ingestor)
+
+
 def test_prune_removes_documents_whose_files_are_gone(ingestor, corpus):
     ingest(ingestor, corpus)
     (corpus / "it-help.html").unlink()

@@ -16,12 +16,12 @@ import sys
 import tempfile
 import time
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 DEFAULT = ROOT.parent / "shared/eval/docugami_sec10q/sec-10-q/data/v1/docs"
-POSTGRES = "postgresql://postgres@127.0.0.1:5432"
 REDIS = "redis://127.0.0.1:6379/0"
 
 
@@ -37,22 +37,33 @@ def embedded(folder: Path, data_dir: Path) -> dict:
             "note": "model loading included"}
 
 
-def scaled(folder: Path, workers: int, scratch: Path) -> dict:
-    from sqlalchemy import create_engine, text
-
-    from rag.catalog import open_catalog
-    from rag.settings import Settings
+@contextmanager
+def services(scratch: Path):
+    """An empty PostgreSQL database and a new `chroma run`: (catalog URL, Chroma port)."""
+    from tests.helpers.databases import postgres_database
     from tests.helpers.servers import free_port, start_chroma
 
-    database = f"bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(f"{POSTGRES}/postgres".replace("postgresql://", "postgresql+psycopg://"),
-                          isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{database}"'))
     port = free_port()
-    chroma = start_chroma(scratch / f"chroma-{workers}", port)
-    env = {**os.environ, "RAG_CATALOG_URL": f"{POSTGRES}/{database}", "RAG_REDIS_URL": REDIS,
-           "RAG_QUEUE_NAME": f"bench-{database}", "RAG_CHROMA_HOST": "127.0.0.1", "RAG_CHROMA_PORT": str(port)}
+    chroma = start_chroma(scratch / f"chroma-{uuid.uuid4().hex[:6]}", port)
+    try:
+        with contextmanager(postgres_database)() as url:
+            yield url, port
+    finally:
+        chroma.terminate()
+        chroma.wait(timeout=30)
+
+
+def scaled(folder: Path, workers: int, scratch: Path) -> dict:
+    with services(scratch) as (url, port):
+        return _scaled(folder, workers, scratch, url, port)
+
+
+def _scaled(folder: Path, workers: int, scratch: Path, url: str, port: int) -> dict:
+    from rag.catalog import open_catalog
+    from rag.settings import Settings
+
+    env = {**os.environ, "RAG_CATALOG_URL": url, "RAG_REDIS_URL": REDIS, "RAG_QUEUE_NAME": f"bench-{uuid.uuid4().hex}",
+           "RAG_CHROMA_HOST": "127.0.0.1", "RAG_CHROMA_PORT": str(port)}
     processes = []
     try:
         logs = []
@@ -80,35 +91,26 @@ def scaled(folder: Path, workers: int, scratch: Path) -> dict:
             p.terminate()
         for p in processes:
             p.wait(timeout=60)
-        chroma.terminate()
-        chroma.wait(timeout=30)
-        with admin.connect() as c:
-            c.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
 
 
 def shared_capacity(scratch: Path, clients: int, docs: int = 24, chunks_per_doc: int = 200) -> dict:
     """Chunks/s the shared services take when the encoder costs nothing: `clients` threads writing
     documents of random vectors to the Chroma server and their chunks to PostgreSQL, as workers do."""
+    with services(scratch) as (url, port):
+        return _capacity(scratch, clients, docs, chunks_per_doc, url, port)
+
+
+def _capacity(scratch: Path, clients: int, docs: int, chunks_per_doc: int, url: str, port: int) -> dict:
     from concurrent.futures import ThreadPoolExecutor
 
     import numpy as np
-    from sqlalchemy import create_engine, text
 
     from rag.catalog import open_catalog
     from rag.chunks import Chunk
     from rag.settings import Settings
     from rag.store import open_store
-    from tests.helpers.servers import free_port, start_chroma
 
-    database = f"bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(f"{POSTGRES}/postgres".replace("postgresql://", "postgresql+psycopg://"),
-                          isolation_level="AUTOCOMMIT")
-    with admin.connect() as c:
-        c.execute(text(f'CREATE DATABASE "{database}"'))
-    port = free_port()
-    chroma = start_chroma(scratch / f"chroma-capacity-{clients}", port)
-    settings = Settings(_env_file=None, data_dir=scratch, chroma_host="127.0.0.1", chroma_port=port,
-                        catalog_url=f"{POSTGRES}/{database}")
+    settings = Settings(_env_file=None, data_dir=scratch, chroma_host="127.0.0.1", chroma_port=port, catalog_url=url)
     store, catalog = open_store(settings), open_catalog(settings)
     rng = np.random.default_rng(0)
     sentence = "The quarterly report lists revenue, costs and the outlook for the next period in detail. "
@@ -137,10 +139,6 @@ def shared_capacity(scratch: Path, clients: int, docs: int = 24, chunks_per_doc:
                 "catalog_chunks_s": total / times["catalog"] * clients}
     finally:
         catalog.close()
-        chroma.terminate()
-        chroma.wait(timeout=30)
-        with admin.connect() as c:
-            c.execute(text(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)'))
 
 
 def main():

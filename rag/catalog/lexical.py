@@ -4,6 +4,7 @@ documents; each engine adds its own search and its table of whole documents (`DO
 from sqlalchemy import bindparam, text
 from sqlalchemy.engine import Engine
 
+from rag.catalog.sql import unreachable_as_unavailable
 from rag.chunks import Chunk
 
 
@@ -31,7 +32,8 @@ class WordIndex:
 
     def _rows(self, sql: str, params: dict, expanding: tuple[str, ...] = ()):
         statement = text(sql).bindparams(*(bindparam(name, expanding=True) for name in expanding))
-        with self.reader.connect() as c:
+        where = self.reader.url.render_as_string(hide_password=True)
+        with unreachable_as_unavailable(where), self.reader.connect() as c:
             return c.execute(statement, params).mappings().all()
 
     # -- writes, inside the catalog's transaction ------------------------------------------------

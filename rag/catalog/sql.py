@@ -8,13 +8,23 @@ import time
 from contextlib import contextmanager
 from datetime import datetime, timezone
 
-from sqlalchemy import case, delete, func, insert, select, update
+from sqlalchemy import case, delete, exc, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
 from rag.catalog import tables as t
 from rag.catalog.base import CachedAnswer, Document, Job
 from rag.chunks import Chunk
+from rag.errors import BackendUnavailable
+
+
+@contextmanager
+def unreachable_as_unavailable(where: str):
+    """A database that cannot be reached is BackendUnavailable (HTTP 503; a job retries), not a crash."""
+    try:
+        yield
+    except (exc.OperationalError, exc.InterfaceError, exc.TimeoutError) as e:
+        raise BackendUnavailable(f"the catalog at {where} cannot be reached: {str(e.orig or e).splitlines()[0]}") from e
 
 
 def now() -> str:
@@ -30,12 +40,12 @@ class SqlCatalog:
 
     @contextmanager
     def _write(self):
-        with self.engine.begin() as conn:
+        with unreachable_as_unavailable(self.url), self.engine.begin() as conn:
             yield conn
 
     @contextmanager
     def _read(self):
-        with self.reader.connect() as conn:
+        with unreachable_as_unavailable(self.url), self.reader.connect() as conn:
             yield conn
 
     def close(self) -> None:

@@ -12,8 +12,8 @@ BUSY_S = 300  # no answer holds the model this long: a wedged one does
 
 @router.get("/health")
 def health(services: ServicesDep):
-    """Models loaded, store reachable, documents and chunks, ingest queue depth, disk space, whether the
-    model is stuck; 503 (`degraded`, with `problems`) when the service cannot do its work."""
+    """Models loaded, store, catalog and queue reachable, documents and chunks, ingest queue depth, disk
+    space, whether the model is stuck; 503 (`degraded`, with `problems`) when the service cannot do its work."""
     problems = []
     checks = {"llm_loaded": services.llm_loaded, "llm": services.llm.name if services.llm_loaded else None}
     collection = services.settings.collection
@@ -23,8 +23,18 @@ def health(services: ServicesDep):
     except Exception as e:  # noqa: BLE001 - health reports, never raises
         checks["store"] = f"unreachable: {e}"
         problems.append("the vector store cannot be reached")
-    checks["documents"] = len(services.catalog.list(collection, "ingested"))
-    checks["queue_depth"] = services.jobs.depth()
+    try:
+        checks["documents"] = len(services.catalog.list(collection, "ingested"))
+        checks["queue_depth"] = services.jobs.depth()
+        checks["catalog"] = "ok"
+    except Exception as e:  # noqa: BLE001
+        checks["catalog"] = f"unreachable: {type(e).__name__}"
+        problems.append("the catalog database cannot be reached")
+    try:
+        checks["queue"] = f"{services.jobs.queue.name}, {services.jobs.queue.pending()} waiting"
+    except Exception as e:  # noqa: BLE001
+        checks["queue"] = f"unreachable: {type(e).__name__}"
+        problems.append("the job queue cannot be reached")
     free = shutil.disk_usage(services.settings.data_dir).free
     checks["disk_free_mb"] = round(free / 2**20)
     if free < LOW_DISK_BYTES:

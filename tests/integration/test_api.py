@@ -383,3 +383,33 @@ def test_an_oversized_body_under_v1_is_refused_in_openais_shape(settings, embedd
         body = {"model": "rag", "messages": [{"role": "user", "content": "x" * 4000}] * 40}
         response = client.post("/v1/chat/completions", json=body)
     assert response.status_code == 413 and response.json()["error"]["code"] == "FileTooLarge"
+
+
+def test_health_is_degraded_when_the_catalog_database_goes_away(settings, embedder, fake_llm):
+    from contextlib import contextmanager
+
+    from sqlalchemy import create_engine, text
+
+    from service.app import create_app
+    from service.container import build_services
+    from tests.helpers.databases import POSTGRES, postgres_database
+
+    with contextmanager(postgres_database)() as url:
+        services = build_services(settings.model_copy(update={"catalog_url": url}), embedder, fake_llm)
+        with TestClient(create_app(services)) as client:
+            assert client.get("/health").json()["catalog"] == "ok"
+            admin = create_engine(f"{POSTGRES}/postgres".replace("postgresql://", "postgresql+psycopg://"),
+                                  isolation_level="AUTOCOMMIT")
+            with admin.connect() as c:  # the database's connections are cut, as when its server restarts
+                c.execute(text("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = :d"),
+                          {"d": url.rsplit("/", 1)[1]})
+                c.execute(text(f'ALTER DATABASE "{url.rsplit("/", 1)[1]}" WITH ALLOW_CONNECTIONS false'))
+            response = client.get("/health")
+            assert response.status_code == 503, response.json()
+            assert "the catalog database cannot be reached" in response.json()["problems"]
+            documents = client.get("/documents")
+            assert documents.status_code == 503 and documents.json()["error"] == "BackendUnavailable"
+            assert "the catalog at postgresql+psycopg://postgres@127.0.0.1:5432/" in documents.json()["detail"]
+            with admin.connect() as c:
+                c.execute(text(f'ALTER DATABASE "{url.rsplit("/", 1)[1]}" WITH ALLOW_CONNECTIONS true'))
+            assert client.get("/health").json()["catalog"] == "ok"  # and back when it is

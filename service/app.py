@@ -4,6 +4,7 @@ import logging
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
+from fastapi_offline import FastAPIOffline
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException
@@ -54,7 +55,7 @@ def create_app(services: Services, warm_up: bool = False) -> FastAPI:
         yield
         services.jobs.stop()
 
-    app = FastAPI(
+    app = FastAPIOffline(  # the docs pages' Swagger and ReDoc assets served from here: no CDN, works offline
         title="smallrag",
         description="Ask questions about your documents; answers come from a small local model, with citations.",
         version="0.1.0",

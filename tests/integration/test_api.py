@@ -217,7 +217,18 @@ def test_health_and_openapi(client):
     health = client.get("/health").json()
     assert health["status"] == "ok" and health["store"] == "ok" and health["queue_depth"] == 0
     assert "/chat" in client.get("/openapi.json").json()["paths"]
-    assert client.get("/docs").status_code == 200
+
+
+@pytest.mark.parametrize("page", ["/docs", "/redoc"])
+def test_the_docs_pages_need_no_internet(client, page):
+    import re
+
+    html = client.get(page).text
+    assets = re.findall(r"""(?:src|href)=["']([^"']+)["']|url: ?["']([^"']+)["']""", html)
+    urls = [a or b for a, b in assets]
+    assert urls and not [u for u in urls if u.startswith(("http:", "https:", "//"))], urls
+    for url in urls:
+        assert client.get(url).status_code == 200, url
 
 
 def test_llm_server_down_is_503(settings, embedder):

@@ -174,7 +174,9 @@ class Ingestor:
                         chunks = self.chunker.split(loaded, job.document_id, collection, job.source)
                         ready.append((job, loaded, chunks))
                     except Exception as e:  # noqa: BLE001 - every failure becomes that file's reason
-                        report(self._fail(job.document_id, collection, job.source, _reason(e, self.settings),
+                        # A parser's message may name the file where it lies: it is named by its name instead.
+                        reason = _reason(e, self.settings).replace(str(job.path), job.source)
+                        report(self._fail(job.document_id, collection, job.source, reason,
                                           size=job.size, sha256=job.sha256, location=job.location))
                 if ready:
                     batch = [ready.popleft()]

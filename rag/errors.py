@@ -43,6 +43,16 @@ class RateLimited(BackendUnavailable):
         self.retry_after = retry_after
 
 
+class ServiceBusy(BackendUnavailable):
+    """More questions wait for the model than the service queues: come back after `retry_after` seconds."""
+
+    status_code = 503
+
+    def __init__(self, message: str, retry_after: float | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class ContextTooLong(RagError):
     """The question, its history and its sources are more than the model can read at once."""
 

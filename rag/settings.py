@@ -105,6 +105,11 @@ class Settings(BaseSettings):
     min_support: float = Field(0.5, description="a local answer with fewer of its words in its sources is ungrounded")
     redis_url: str | None = Field(None, description="shared state across replicas, e.g. redis://127.0.0.1:6379/0")
 
+    # Answers wait in line for the model, one answering at a time.
+    max_waiting_answers: int = Field(8, description="questions waiting for the model beyond the one answering; "
+                                     "past it a 503 with Retry-After")
+    max_wait_s: float = Field(120.0, description="longest a question waits in line before a 503")
+
     # Semantic answer cache.
     cache: bool = True
     cache_similarity: float = Field(0.84, description="cosine between standalone questions for a cache hit "

@@ -21,6 +21,8 @@ class Metrics:
                              "large-model tokens local and cached answers would have cost", registry=r)
         self.answer_seconds = Histogram("rag_answer_seconds", "time to answer", ["answered_by"], registry=r,
                                         buckets=(0.1, 0.5, 1, 2, 4, 8, 16, 32, 64))
+        self.queued = Histogram("rag_answer_queued_seconds", "time an answer waited in line for the model",
+                                registry=r, buckets=(0.01, 0.1, 0.5, 1, 2, 4, 8, 16, 32, 64, 128))
         r.register(_Live(services))
 
     def request(self, route: str, method: str, status: int, seconds: float) -> None:
@@ -34,6 +36,8 @@ class Metrics:
         self.large_tokens.inc(done["large_tokens"])
         self.saved.inc(done["saved_tokens"])
         self.answer_seconds.labels(done["answered_by"]).observe(done["timings"].get("total_s", 0.0))
+        if "queued_s" in done["timings"]:
+            self.queued.observe(done["timings"]["queued_s"])
 
 
 class _Live:
@@ -60,6 +64,9 @@ class _Live:
                                       value=budget.waited_s)
         yield GaugeMetricFamily("rag_ingest_queue_depth", "ingest jobs queued or running",
                                 value=self.services.jobs.depth())
+        if "answers" in self.services.__dict__:
+            yield GaugeMetricFamily("rag_answers_waiting", "questions waiting in line for the model",
+                                    value=self.services.answers.turns.waiting())
 
 
 def timed(metrics: Metrics):

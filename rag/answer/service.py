@@ -9,6 +9,7 @@ back while a later step could still change it (a refusal read from the reply, an
 
 import time
 from collections.abc import Iterator
+from contextlib import ExitStack
 from dataclasses import asdict, replace
 
 from rag.answer import grounding
@@ -17,6 +18,7 @@ from rag.answer.citations import Citation, cite, with_markers
 from rag.answer.escalation import LargeModel, LargeUnavailable
 from rag.answer.prompt import FILLER, NOT_FOUND, REWRITE, build_prompt, by_document, context_size
 from rag.answer.refusal import REFUSAL, Hesitation, RefusalPolicy, is_refusal, opening
+from rag.answer.turns import Turns
 from rag.answer.types import Answer, Reply, Run
 from rag.chunks import Chunk, short_hash
 from rag.llm import LLM, generate, scorer, without_loops
@@ -38,12 +40,13 @@ def _cut(text: str, limit: int) -> str:
 
 class AnswerService:
     def __init__(self, retriever: Retriever, llm: LLM, settings, large: LargeModel | None = None,
-                 cache: AnswerCache | None = None):
+                 cache: AnswerCache | None = None, turns: Turns | None = None):
         self.retriever = retriever
         self.llm = llm
         self.settings = settings
         self.large = large
         self.cache = cache
+        self.turns = turns or Turns(settings.max_waiting_answers, settings.max_wait_s)
         self.refusal = RefusalPolicy(settings, llm)
         # A cached answer is served only to a service that would answer the same way.
         made_by = [llm.name, large.name if large else "", settings.escalation,
@@ -98,20 +101,31 @@ class AnswerService:
     ) -> Iterator[dict]:
         """Events: {"type": "sources", "sources"}, {"type": "token", "text"} ..., then {"type": "done", **Answer}."""
         run = Run(messages, collection, top_k, document_ids, style)
-        self._standalone(run)
-        hit = self._lookup(run)
-        if hit is not None:
-            yield {"type": "sources", "sources": [asdict(c) for c in hit.citations]}
-            yield from self._done(run, hit)
-            return
-        self._retrieve(run)
-        yield {"type": "sources", "sources": self._sources(run)}
-        reply = self._gates(run)
-        if reply is None:
-            reply = yield from self._answer(run)
-        answer = self._cite(run, reply)
+        with ExitStack() as model:
+            if len(messages) > 1:  # the follow-up is rewritten by the model
+                self._wait_for_model(run, model)
+            self._standalone(run)
+            hit = self._lookup(run)
+            if hit is not None:
+                yield {"type": "sources", "sources": [asdict(c) for c in hit.citations]}
+                yield from self._done(run, hit)
+                return
+            if "queued_s" not in run.timings:
+                self._wait_for_model(run, model)
+            self._retrieve(run)
+            yield {"type": "sources", "sources": self._sources(run)}
+            reply = self._gates(run)
+            if reply is None:
+                reply = yield from self._answer(run)
+            answer = self._cite(run, reply)
         self._store(run, answer)
         yield from self._done(run, answer)
+
+    def _wait_for_model(self, run: Run, model: ExitStack) -> None:
+        """This answer's turn on the model, held to its last word (the time in line is reported apart)."""
+        at = time.perf_counter()
+        model.enter_context(self.turns.turn())
+        run.lap("queued_s", at)
 
     # -- the steps, in order -------------------------------------------------------------------------
 

@@ -424,3 +424,43 @@ def test_health_is_degraded_when_the_catalog_database_goes_away(settings, embedd
             with admin.connect() as c:
                 c.execute(text(f'ALTER DATABASE "{url.rsplit("/", 1)[1]}" WITH ALLOW_CONNECTIONS true'))
             assert client.get("/health").json()["catalog"] == "ok"  # and back when it is
+
+
+def test_answers_wait_in_line_for_the_model_and_past_the_line_get_503(settings, embedder):
+    import threading
+
+    from service.app import create_app
+    from service.container import build_services
+
+    gate = threading.Event()
+
+    class HeldLLM(FakeLLM):
+        """Writes once the test lets it: the first answer holds the model as long as the test wants."""
+
+        def stream(self, *args, **kwargs):
+            gate.wait(30)
+            yield from super().stream(*args, **kwargs)
+
+    settings = settings.model_copy(update={"max_waiting_answers": 1, "cache": False})
+    services = build_services(settings, embedder, HeldLLM())
+    question = {"question": "What is the daily meal allowance abroad?"}
+    with TestClient(create_app(services)) as client:
+        wait_for(client, upload(client, sample("travel-expense-policy.pdf")).json()["job_id"])
+        answers = []
+        threads = [threading.Thread(target=lambda: answers.append(client.post("/chat", json=question)))
+                   for _ in range(2)]
+        for t in threads:
+            t.start()
+            time.sleep(0.3)
+        assert services.answers.turns.waiting() == 1  # one answering, one in line
+        busy = client.post("/chat", json=question)
+        assert busy.status_code == 503 and busy.json()["error"] == "ServiceBusy"
+        assert int(busy.headers["Retry-After"]) >= 1
+        gate.set()
+        for t in threads:
+            t.join()
+        assert [a.status_code for a in answers] == [200, 200]
+        queued = sorted(a.json()["timings"]["queued_s"] for a in answers)
+        assert queued[0] < 0.1 and queued[1] > 0.2  # the second waited for the first, and says so
+        metrics = client.get("/metrics").text
+        assert "rag_answer_queued_seconds_count 2.0" in metrics and "rag_answers_waiting 0.0" in metrics

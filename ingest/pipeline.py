@@ -79,6 +79,7 @@ class Ingestor:
         by default the file's name), never by where it lies; `temporary` files (an upload fetched from the
         catalog) are not remembered for --prune."""
         collection = check_collection(collection or self.settings.collection)
+        self.catalog.create_collection(collection)  # ingesting into a collection names it into being
         started = time.perf_counter()
         summary = Summary(collection)
 

@@ -27,6 +27,14 @@ class DocumentNotFound(RagError):
     status_code = 404
 
 
+class CollectionNotFound(DocumentNotFound):
+    """A request names a collection nobody created: 404, never a new empty collection."""
+
+
+class Conflict(RagError):
+    status_code = 409
+
+
 class BackendUnavailable(RagError):
     """A backend (vector store server, LLM, model file) is missing or cannot be reached."""
 

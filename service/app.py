@@ -14,7 +14,7 @@ from service.container import Services
 from service.limits import BodyLimit
 from service.metrics import timed
 from service.openai_api import error_body
-from service.routes import chat, documents, health, v1
+from service.routes import chat, collections, documents, health, v1
 
 log = logging.getLogger(__name__)
 SLOW_READ_S = 4.0  # reading the context takes longer than a short answer should
@@ -62,7 +62,7 @@ def create_app(services: Services, warm_up: bool = False) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.services = services
-    for module in (documents, chat, health, v1):
+    for module in (documents, collections, chat, health, v1):
         app.include_router(module.router)
     app.middleware("http")(timed(services.metrics))
     mb = 2**20

@@ -70,8 +70,9 @@ def ask(
             with store_lock(settings, "rag ask"):
                 from service.container import build_services
 
-                answer = build_services(settings).answers.ask(
-                    [{"role": "user", "content": question}], collection, top_k, style=style
+                services = build_services(settings)
+                answer = services.answers.ask(
+                    [{"role": "user", "content": question}], services.collection(collection), top_k, style=style
                 ).to_dict()
     except StoreBusy as e:
         fail(f"{e}; if it is a service, set RAG_SERVICE_URL to its address (now {settings.service_url})")

@@ -4,6 +4,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import closing
 from dataclasses import dataclass, field
+from collections import Counter
 from functools import cached_property
 
 from ingest.pipeline import Ingestor
@@ -13,7 +14,9 @@ from rag.answer import AnswerService
 from rag.answer.cache import AnswerCache
 from rag.answer.escalation import LargeModel, open_large_model
 from rag.catalog import Catalog, open_catalog
+from rag.chunks import check_collection
 from rag.embeddings import Embedder, get_embedder
+from rag.errors import CollectionNotFound, Conflict
 from rag.llm import LLM, get_llm
 from rag.retrieval import Retriever
 from rag.settings import Settings
@@ -30,6 +33,7 @@ class Services:
     write_lock: threading.Lock = field(default_factory=threading.Lock)
 
     def __post_init__(self):
+        self.catalog.create_collection(self.settings.collection)  # the one a request without a name uses
         self.retriever = Retriever(self.embedder, self.store, self.catalog.lexical, self.settings)
         self.ingestor = Ingestor(self.settings, self.embedder, self.store, self.catalog)
         self.jobs = Jobs(self.settings, self.catalog, open_queue(self.settings), self.ingestor, self.write_lock)
@@ -74,10 +78,36 @@ class Services:
                     self.metrics.answered(event)
                 yield event
 
-    def upload(self, files, collection: str) -> tuple[str, list[dict]]:
+    def collection(self, name: str | None) -> str:
+        """The collection a request names (or the default one), which must exist."""
+        name = check_collection(name or self.settings.collection)
+        if not self.catalog.has_collection(name):
+            raise CollectionNotFound(f"no collection {name!r}; create it first (POST /collections)")
+        return name
+
+    def collections(self) -> list[dict]:
+        counts = Counter(d.collection for d in self.catalog.list(status="ingested"))
+        return [{"name": name, "documents": counts[name]} for name in self.catalog.collections()]
+
+    def create_collection(self, name: str) -> dict:
+        if not self.catalog.create_collection(check_collection(name)):
+            raise Conflict(f"collection {name!r} exists already")
+        return {"name": name, "documents": 0}
+
+    def delete_collection(self, name: str) -> None:
+        """The collection with its documents (both indexes and their uploaded bytes); the default one is
+        emptied, and stays."""
+        name = self.collection(name)
+        with self.write_lock:
+            self.ingestor.drop_collection(name)
+        if name == self.settings.collection:
+            self.catalog.create_collection(name)
+
+    def upload(self, files, collection: str | None) -> tuple[str, list[dict]]:
         """Check and keep the files, and queue their ingest job: (job id, the job's files)."""
         from service.uploads import store_uploads
 
+        collection = self.collection(collection)
         stored = store_uploads(files, collection, self.settings, self.catalog)
         return self.jobs.submit(collection, stored), stored
 

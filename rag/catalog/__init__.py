@@ -57,7 +57,9 @@ def _sqlite(url: str) -> SqlCatalog:
         tables.metadata.create_all(conn)
         _migrate_sqlite(conn)
         lexical.create(conn)
-    return SqlCatalog(writer, lexical, reader)
+    catalog = SqlCatalog(writer, lexical, reader)
+    catalog.adopt_collections()
+    return catalog
 
 
 def _migrate_sqlite(conn) -> None:
@@ -78,4 +80,6 @@ def _postgres(url: str) -> SqlCatalog:
         conn.execute(text("SELECT pg_advisory_xact_lock(7243)"))  # replicas starting together create tables once
         tables.metadata.create_all(conn)
         lexical.create(conn)
-    return SqlCatalog(engine, lexical)
+    catalog = SqlCatalog(engine, lexical)
+    catalog.adopt_collections()
+    return catalog

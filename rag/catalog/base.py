@@ -86,6 +86,11 @@ class Catalog(Protocol):
 
     def collections(self) -> list[str]: ...
 
+    def has_collection(self, name: str) -> bool: ...
+
+    def create_collection(self, name: str) -> bool:
+        """False if it existed already."""
+
     def find_ingested_copy(self, collection: str, sha256: str, exclude_id: str) -> Document | None: ...
 
     def record_ingested(self, doc: dict, chunks: list[Chunk], titles: list[str], title: str) -> None:
@@ -99,7 +104,8 @@ class Catalog(Protocol):
     def delete_document(self, doc_id: str) -> Document | None:
         """The document's record, chunks and uploaded bytes removed; returns what was removed."""
 
-    def drop_collection(self, collection: str) -> None: ...
+    def drop_collection(self, collection: str) -> None:
+        """The collection, its documents, their chunks and uploaded bytes."""
 
     def version(self, collection: str) -> int: ...
 

@@ -71,8 +71,25 @@ class SqlCatalog:
 
     def collections(self) -> list[str]:
         with self._read() as c:
-            return list(c.execute(select(t.documents.c.collection).distinct().order_by(t.documents.c.collection))
-                        .scalars())
+            return list(c.execute(select(t.collections.c.name).order_by(t.collections.c.name)).scalars())
+
+    def has_collection(self, name: str) -> bool:
+        with self._read() as c:
+            return c.execute(select(t.collections.c.name).where(t.collections.c.name == name)).first() is not None
+
+    def create_collection(self, name: str) -> bool:
+        """False if it existed already."""
+        with self._write() as conn:
+            return conn.execute(self._insert(t.collections).values(name=name, created_at=now())
+                                .on_conflict_do_nothing(index_elements=["name"])
+                                .returning(t.collections.c.name)).first() is not None
+
+    def adopt_collections(self) -> None:
+        """Stores made before collections were recorded: every collection with documents exists."""
+        with self._write() as conn:
+            named = select(t.documents.c.collection, func.min(t.documents.c.created_at)).group_by(t.documents.c.collection)
+            conn.execute(self._insert(t.collections).from_select(["name", "created_at"], named)
+                         .on_conflict_do_nothing(index_elements=["name"]))
 
     def find_ingested_copy(self, collection: str, sha256: str, exclude_id: str) -> Document | None:
         d = t.documents.c
@@ -135,6 +152,7 @@ class SqlCatalog:
             ids = select(t.documents.c.id).where(t.documents.c.collection == collection)
             conn.execute(delete(t.uploads).where(t.uploads.c.document_id.in_(ids)))
             conn.execute(delete(t.documents).where(t.documents.c.collection == collection))
+            conn.execute(delete(t.collections).where(t.collections.c.name == collection))
             self._bump(conn, collection)
 
     def version(self, collection: str) -> int:

@@ -42,6 +42,13 @@ chunks = Table(
     Index("chunks_by_collection", "collection"),
 )
 
+# Collections exist once created (by an ingest into them, or POST /collections), empty or not.
+collections = Table(
+    "collections", metadata,
+    Column("name", String, primary_key=True),
+    Column("created_at", String, nullable=False),
+)
+
 # Bumped by every add, replace or delete in a collection: cached answers of older versions are stale.
 collection_versions = Table(
     "collection_versions", metadata,

@@ -3,7 +3,6 @@ import json
 
 from fastapi import APIRouter
 
-from rag.chunks import check_collection
 from rag.errors import RagError
 from service.deps import ServicesDep
 from service.streaming import ClosingStreamingResponse
@@ -20,7 +19,7 @@ def chat(services: ServicesDep, request: ChatRequest):
     model reads (`{"sources": [{number, document_id, name, page, headings, excerpt}]}`), `token` events
     with `{"text"}` (joined, exactly the final `answer`), then one `done` event with the full response.
     """
-    collection = check_collection(request.collection or services.settings.collection)
+    collection = services.collection(request.collection)
     events = services.chat(
         request.as_messages(), collection, request.top_k, request.document_ids, request.style
     )

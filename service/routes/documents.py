@@ -20,9 +20,8 @@ async def upload(services: ServicesDep, files: list[UploadFile], collection: str
 
     Poll `GET /jobs/{job_id}` for progress. Re-uploading a file with the same name replaces it.
     """
-    collection = collection or services.settings.collection
     job_id, stored = await run_in_threadpool(services.upload, [(f.filename, f.file) for f in files], collection)
-    return UploadResponse(job_id=job_id, collection=collection,
+    return UploadResponse(job_id=job_id, collection=services.collection(collection),
                           documents=[{"document_id": s["document_id"], "name": s["name"]} for s in stored])
 
 
@@ -38,6 +37,8 @@ def get_job(services: ServicesDep, job_id: str) -> dict:
 @router.get("/documents", response_model=list[DocumentOut])
 def list_documents(services: ServicesDep, collection: str | None = None, status: str | None = None):
     """All documents, optionally of one collection or status (ingested, failed, duplicate, pending)."""
+    if collection:
+        services.collection(collection)
     return [_out(d) for d in services.catalog.list(collection, status)]
 
 

@@ -146,6 +146,7 @@ def test_streaming_sends_tokens_then_done(client, fake_llm):
 
 
 def test_collections_and_document_filters(client, fake_llm):
+    assert client.post("/collections", json={"name": "firmware"}).json() == {"name": "firmware", "documents": 0}
     wait_for(client, upload(client, sample("release-notes.txt"), collection="firmware").json()["job_id"])
     handbook = upload(client, sample("employee-handbook.md")).json()
     wait_for(client, handbook["job_id"])
@@ -156,6 +157,31 @@ def test_collections_and_document_filters(client, fake_llm):
     fake_llm.enqueue("x")
     client.post("/chat", json={"question": "vacation days", "document_ids": [handbook["documents"][0]["document_id"]]})
     assert "28 days of paid vacation" in fake_llm.history[-1][-1]["content"]
+
+
+def test_an_unknown_collection_is_a_404_never_a_new_one(client):
+    for response in (client.post("/chat", json={"question": "anything", "collection": "typo"}),
+                     upload(client, sample("release-notes.txt"), collection="typo"),
+                     client.get("/documents", params={"collection": "typo"}),
+                     client.delete("/collections/typo")):
+        assert response.status_code == 404, response.text
+        assert response.json()["error"] == "CollectionNotFound" and "'typo'" in response.json()["detail"]
+    assert [c["name"] for c in client.get("/collections").json()] == ["default"]
+    assert client.post("/collections", json={"name": "default"}).status_code == 409
+    assert client.post("/collections", json={"name": "bad name!"}).status_code == 400
+
+
+def test_deleting_a_collection_takes_its_documents_and_the_default_stays(client):
+    client.post("/collections", json={"name": "legal"})
+    wait_for(client, upload(client, sample("release-notes.txt"), collection="legal").json()["job_id"])
+    wait_for(client, upload(client, sample("employee-handbook.md")).json()["job_id"])
+    assert {c["name"]: c["documents"] for c in client.get("/collections").json()} == {"default": 1, "legal": 1}
+    assert client.delete("/collections/legal").status_code == 204
+    assert [d["collection"] for d in client.get("/documents").json()] == ["default"]
+    assert client.post("/chat", json={"question": "firmware", "collection": "legal"}).status_code == 404
+    assert client.delete("/collections/default").status_code == 204
+    assert client.get("/collections").json() == [{"name": "default", "documents": 0}]
+    assert client.get("/health").json()["chunks"] == 0
 
 
 @pytest.mark.parametrize(

@@ -36,6 +36,7 @@ def chunks_of(doc: str, collection: str, texts: list[str]) -> list[Chunk]:
 
 
 def ingest(catalog, doc: str, collection: str, texts: list[str], sha: str = "s") -> list[Chunk]:
+    catalog.create_collection(collection)
     chunks = chunks_of(doc, collection, texts)
     catalog.record_ingested({"id": doc, "collection": collection, "source": f"{doc}.txt", "sha256": sha, "size": 10,
                              "type": "text", "chunking": "v1"}, chunks, [doc] * len(chunks), doc)
@@ -63,6 +64,15 @@ def test_documents_are_recorded_replaced_and_deleted(catalog):
     assert catalog.delete_document("apple") is None
     assert catalog.collections() == ["c"]
     catalog.delete_document("nul")
+
+
+def test_collections_exist_once_created_and_go_with_their_documents(catalog):
+    assert catalog.create_collection("empty") and not catalog.create_collection("empty")
+    assert catalog.has_collection("empty") and not catalog.has_collection("other")
+    ingest(catalog, "a", "full", ["Some text."])
+    assert catalog.collections() == ["empty", "full"]
+    catalog.drop_collection("full")
+    assert catalog.collections() == ["empty"] and catalog.get("a") is None
 
 
 def test_word_search_ranks_chunks_and_documents(catalog):
@@ -154,3 +164,4 @@ def test_writers_racing_on_a_new_collection_and_document_lose_nothing(catalog):
     for t in threads:
         t.join()
     assert not errors and catalog.version("fresh") == 8 and len(catalog.list("fresh")) == 1
+    catalog.create_collection("fresh")  # so that the module's shared database is left clean

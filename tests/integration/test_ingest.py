@@ -98,8 +98,10 @@ def test_a_store_made_before_chunking_was_recorded_is_upgraded(tmp_path):
                 " 't')")
     old.commit()
     old.close()
-    [doc] = open_catalog(Settings(_env_file=None, data_dir=tmp_path)).list()
+    catalog = open_catalog(Settings(_env_file=None, data_dir=tmp_path))
+    [doc] = catalog.list()
     assert doc.chunks == 3 and doc.chunking is None  # so the next ingest chunks it again
+    assert catalog.collections() == ["default"]  # its collection is known
     assert doc.location is None  # not read from a file here: --prune leaves it alone
 
 

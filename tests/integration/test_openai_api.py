@@ -28,6 +28,7 @@ def base_url(tmp_path_factory, embedder):
     app = create_app(services)
     with serve_app(app) as url:
         with TestClient(app) as client:
+            assert client.post("/collections", json={"name": "firmware"}).status_code == 201
             for name, collection in (("employee-handbook.md", "default"), ("release-notes.txt", "firmware")):
                 job = upload(client, (name, (SAMPLES / name).read_bytes()), collection=collection).json()["job_id"]
                 assert wait_for(client, job)["status"] == "done"

@@ -51,6 +51,7 @@ def test_ask_answers_with_citations(env):
     "args,expected",
     [
         (["ask", "hi", "--collection", "no/way"], "invalid collection name"),
+        (["ask", "hi", "--collection", "typo"], "no collection 'typo'"),
         (["eval", "nonexistent.jsonl"], "no dataset"),
         (["models", "install", "gpt-5"], "unknown model"),
     ],

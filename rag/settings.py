@@ -1,5 +1,6 @@
 """Settings from RAG_* environment variables and an optional .env file."""
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
@@ -8,10 +9,21 @@ from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="RAG_", env_file=".env", extra="ignore")
+def home() -> Path:
+    """Where the default data and models live: the source checkout this runs from (`make run` sets them up
+    there), else the user's data folder; never the current directory, so every command works from anywhere."""
+    root = Path(__file__).resolve().parent.parent
+    if (root / "pyproject.toml").exists():
+        return root
+    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "smallrag"
 
-    data_dir: Path = Field(Path("data/store"), description="Everything the embedded mode keeps lives here.")
+
+class Settings(BaseSettings):
+    # The checkout's .env, then one in the current directory (which wins).
+    model_config = SettingsConfigDict(env_prefix="RAG_", env_file=(home() / ".env", ".env"), extra="ignore")
+
+    data_dir: Path = Field(default_factory=lambda: home() / "data" / "store",
+                           description="Everything the embedded mode keeps lives here.")
     collection: str = Field("default", description="Collection used when none is given.")
 
     # Vector store: embedded Chroma under data_dir unless a server host is set.
@@ -61,7 +73,7 @@ class Settings(BaseSettings):
     llm_threads: int = 2
     llm_flash_attn: bool = Field(True, description="llama.cpp flash attention: faster prompt reading on most CPUs")
     max_answer_tokens: int = 96
-    models_dir: Path = Path("models")
+    models_dir: Path = Field(default_factory=lambda: home() / "models")
 
     # Retrieval and answers.
     top_k: int = 7

@@ -157,3 +157,20 @@ def test_eval_interrupted_while_ingesting_reports_nothing(env, monkeypatch):
     result = CliRunner().invoke(app, ["eval", str(tiny_dataset(env)), "--json"])
     assert result.exit_code == 130 and result.stdout == ""
     assert "interrupted before the questions" in result.stderr
+
+
+def test_commands_find_the_models_and_the_store_from_any_directory(tmp_path):
+    """Run from elsewhere, the defaults are the checkout's models and store, not folders under the cwd."""
+    import subprocess
+    import sys
+
+    from tests.conftest import ROOT
+
+    env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("RAG_")}
+    probe = "from rag.settings import Settings; s = Settings(); print(s.models_dir); print(s.data_dir)"
+    out = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, env=env, capture_output=True, text=True,
+                         check=True).stdout.split()
+    assert out == [str(ROOT / "models"), str(ROOT / "data" / "store")]
+    listed = subprocess.run([sys.executable, "-m", "service", "models", "list", "--json"], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, check=True).stdout
+    assert {m["name"]: m["installed"] for m in json.loads(listed)}["smollm2-135m"] is True

@@ -12,4 +12,4 @@ ENV PATH=/app/.venv/bin:$PATH
 EXPOSE 8000
 # Alone, the image is the embedded default (docker run -p 8000:8000 -v rag:/data smallrag); docker-compose.yml
 # runs it as API replicas and ingest workers instead.
-CMD ["sh", "-c", "ingest data/samples && rag serve --host 0.0.0.0 --port 8000"]
+CMD ["sh", "-c", "ingest data/samples --collection samples --unless-exists && rag serve --host 0.0.0.0 --port 8000"]

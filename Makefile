@@ -1,8 +1,9 @@
 .PHONY: run setup test test-all bench
 
-# Set up, ingest the sample documents in data/samples, and serve the API on http://127.0.0.1:8000
+# Set up, ingest the sample documents in data/samples into the `samples` collection (once: never into
+# yours, and not again once it exists), and serve the API on http://127.0.0.1:8000
 run: setup
-	.venv/bin/ingest data/samples
+	.venv/bin/ingest data/samples --collection samples --unless-exists
 	.venv/bin/rag serve
 
 setup:

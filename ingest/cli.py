@@ -40,6 +40,8 @@ def ingest(
     prune: Annotated[bool, typer.Option(help="Remove documents whose files are gone.")] = False,
     enqueue: Annotated[bool, typer.Option(help="Queue one job per file for the workers (`ingest worker`, or the "
                                           "running service) instead of ingesting here.")] = False,
+    unless_exists: Annotated[bool, typer.Option(help="Do nothing if the collection exists already (the sample "
+                                                "documents at every start).")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as one JSON object.")] = False,
 ) -> None:
     """Ingest documents (PDF, text, Markdown, HTML, Word) into the store; unchanged files are skipped."""
@@ -49,6 +51,12 @@ def ingest(
         from rag.chunks import check_collection
 
         collection = check_collection(collection or settings.collection)
+        if unless_exists:
+            from rag.catalog import open_catalog
+
+            if open_catalog(settings).has_collection(collection):
+                err.print(f"collection [bold]{collection}[/bold] exists: nothing ingested (--unless-exists)")
+                return
         files, skipped = collect_files(paths)
         names = source_names(paths, files)
         if enqueue:

@@ -52,6 +52,14 @@ def test_arguments_and_exit_codes(env, args, exit_code, expected):
     assert expected in result.output
 
 
+def test_the_samples_go_into_their_collection_once(env):
+    first = CliRunner().invoke(app, [str(SAMPLES), "--collection", "samples", "--unless-exists", "--json"])
+    assert first.exit_code == 0 and json.loads(first.stdout)["ingested"] == 5
+    again = CliRunner().invoke(app, [str(SAMPLES), "--collection", "samples", "--unless-exists", "--json"])
+    assert again.exit_code == 0 and again.stdout == "" and "exists: nothing ingested" in again.output
+    assert {d.collection for d in catalog_of(env).list()} == {"samples"}  # never the user's default
+
+
 def test_json_summary_lists_every_file_and_failure(env):
     folder = env / "docs"
     shutil.copytree(SAMPLES, folder)

@@ -117,6 +117,9 @@ class Settings(BaseSettings):
     min_support: float = Field(0.5, description="a local answer with fewer of its words in its sources is ungrounded")
     redis_url: str | None = Field(None, description="shared state across replicas, e.g. redis://127.0.0.1:6379/0")
 
+    # Browsers on other origins may call the API only from these (e.g. ["https://intranet.example"]); none by default.
+    cors_origins: list[str] = Field(default_factory=list, description='JSON list, e.g. ["https://app.example.com"]')
+
     # Answers wait in line for the model, one answering at a time.
     max_waiting_answers: int = Field(8, description="questions waiting for the model beyond the one answering; "
                                      "past it a 503 with Retry-After")

@@ -68,6 +68,11 @@ def create_app(services: Services, warm_up: bool = False) -> FastAPI:
     mb = 2**20
     app.add_middleware(BodyLimit, upload_bytes=int(services.settings.max_upload_mb * mb),
                        json_bytes=int(services.settings.max_body_mb * mb))
+    if services.settings.cors_origins:
+        from fastapi.middleware.cors import CORSMiddleware
+
+        app.add_middleware(CORSMiddleware, allow_origins=services.settings.cors_origins, allow_methods=["*"],
+                           allow_headers=["*"], expose_headers=["Retry-After"])
 
     @app.get("/metrics", tags=["health"], include_in_schema=False)
     def metrics() -> Response:

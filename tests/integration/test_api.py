@@ -490,3 +490,18 @@ def test_answers_wait_in_line_for_the_model_and_past_the_line_get_503(settings, 
         assert queued[0] < 0.1 and queued[1] > 0.2  # the second waited for the first, and says so
         metrics = client.get("/metrics").text
         assert "rag_answer_queued_seconds_count 2.0" in metrics and "rag_answers_waiting 0.0" in metrics
+
+
+def test_cors_is_off_unless_origins_are_set(settings, embedder, fake_llm):
+    from service.app import create_app
+    from service.container import build_services
+
+    preflight = {"Origin": "https://intranet.example", "Access-Control-Request-Method": "POST"}
+    with TestClient(create_app(build_services(settings, embedder, fake_llm))) as client:
+        assert "access-control-allow-origin" not in client.options("/chat", headers=preflight).headers
+    allowed = settings.model_copy(update={"cors_origins": ["https://intranet.example"]})
+    with TestClient(create_app(build_services(allowed, embedder, fake_llm))) as client:
+        response = client.options("/chat", headers=preflight)
+        assert response.headers["access-control-allow-origin"] == "https://intranet.example"
+        other = client.options("/chat", headers={**preflight, "Origin": "https://elsewhere.example"})
+        assert "access-control-allow-origin" not in other.headers

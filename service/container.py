@@ -16,7 +16,7 @@ from rag.answer.escalation import LargeModel, open_large_model
 from rag.catalog import Catalog, open_catalog
 from rag.chunks import check_collection
 from rag.embeddings import Embedder, get_embedder
-from rag.errors import CollectionNotFound, Conflict
+from rag.errors import BackendUnavailable, CollectionNotFound, Conflict
 from rag.llm import LLM, get_llm
 from rag.retrieval import Retriever
 from rag.settings import Settings
@@ -109,7 +109,13 @@ class Services:
 
         collection = self.collection(collection)
         stored = store_uploads(files, collection, self.settings, self.catalog)
-        return self.jobs.submit(collection, stored), stored
+        try:
+            return self.jobs.submit(collection, stored), stored
+        except BackendUnavailable:  # not queued: the upload did not happen, nothing stays pending
+            for f in stored:
+                if (doc := self.catalog.get(f["document_id"])) is not None and doc.status == "pending":
+                    self.catalog.delete_document(doc.id)
+            raise
 
     def delete_document(self, doc_id: str) -> bool:
         """The document, its chunks in both indexes and its uploaded bytes."""

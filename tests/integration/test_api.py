@@ -505,3 +505,19 @@ def test_cors_is_off_unless_origins_are_set(settings, embedder, fake_llm):
         assert response.headers["access-control-allow-origin"] == "https://intranet.example"
         other = client.options("/chat", headers={**preflight, "Origin": "https://elsewhere.example"})
         assert "access-control-allow-origin" not in other.headers
+
+
+def test_an_upload_while_the_queue_is_away_is_a_503_and_nothing_half_done(settings, embedder, fake_llm):
+    from service.app import create_app
+    from service.container import build_services
+    from tests.helpers.servers import free_port
+
+    away = settings.model_copy(update={"queue": "redis", "redis_url": f"redis://127.0.0.1:{free_port()}/0"})
+    services = build_services(away, embedder, fake_llm)
+    with TestClient(create_app(services)) as client:
+        response = upload(client, sample("release-notes.txt"))
+        assert response.status_code == 503 and response.json()["error"] == "BackendUnavailable"
+        assert "the job queue is unreachable" in response.json()["detail"]
+        assert client.get("/health").json()["problems"] == ["the job queue cannot be reached"]
+    assert services.catalog.job_depth() == 0  # its job is recorded as failed, not left queued forever
+    assert services.catalog.list() == []  # and its document is not left pending

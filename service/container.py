@@ -103,14 +103,14 @@ class Services:
         if name == self.settings.collection:
             self.catalog.create_collection(name)
 
-    def upload(self, files, collection: str | None) -> tuple[str, list[dict]]:
-        """Check and keep the files, and queue their ingest job: (job id, the job's files)."""
+    def upload(self, files, collection: str | None) -> tuple[str, str, list[dict]]:
+        """Check and keep the files, and queue their ingest job: (job id, collection, the job's files)."""
         from service.uploads import store_uploads
 
         collection = self.collection(collection)
         stored = store_uploads(files, collection, self.settings, self.catalog)
         try:
-            return self.jobs.submit(collection, stored), stored
+            return self.jobs.submit(collection, stored), collection, stored
         except BackendUnavailable:  # not queued: the upload did not happen, nothing stays pending
             for f in stored:
                 if (doc := self.catalog.get(f["document_id"])) is not None and doc.status == "pending":

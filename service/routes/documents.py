@@ -20,8 +20,9 @@ async def upload(services: ServicesDep, files: list[UploadFile], collection: str
 
     Poll `GET /jobs/{job_id}` for progress. Re-uploading a file with the same name replaces it.
     """
-    job_id, stored = await run_in_threadpool(services.upload, [(f.filename, f.file) for f in files], collection)
-    return UploadResponse(job_id=job_id, collection=services.collection(collection),
+    job_id, collection, stored = await run_in_threadpool(services.upload, [(f.filename, f.file) for f in files],
+                                                         collection)
+    return UploadResponse(job_id=job_id, collection=collection,
                           documents=[{"document_id": s["document_id"], "name": s["name"]} for s in stored])
 
 

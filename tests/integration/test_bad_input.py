@@ -2,14 +2,13 @@
 encoder and store; a fake model): each gets a clear 4xx or a failed job with its reason, in bounded time,
 and the document stored before stays intact and answerable."""
 
-import io
 import random
-import zipfile
 
 import pytest
 from fastapi.testclient import TestClient
 
 from rag.llm import FakeLLM
+from tests.helpers.files import zip_of
 from tests.helpers.pdfgen import encrypt_pdf, make_pdf
 from tests.integration.test_api import sample, upload, wait_for
 
@@ -26,14 +25,6 @@ def nested_pdf(depth: int) -> bytes:
 
 def page_bomb(claimed: int) -> bytes:
     return PDF.replace(b"/Count 2", b"/Count %d" % claimed)
-
-
-def zip_of(entries: dict[str, bytes]) -> bytes:
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w") as z:
-        for name, data in entries.items():
-            z.writestr(name, data)
-    return out.getvalue()
 
 
 PNG = b"\x89PNG\r\n\x1a\n" + bytes(rng.getrandbits(8) for _ in range(2000))

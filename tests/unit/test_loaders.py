@@ -1,6 +1,4 @@
-import io
 import struct
-import zipfile
 import zlib
 
 import pytest
@@ -8,17 +6,10 @@ import pytest
 from ingest.loaders import load
 from rag.errors import UnsupportedFile
 from tests.conftest import SAMPLES
+from tests.helpers.files import zip_of
 from tests.helpers.pdfgen import encrypt_pdf, make_pdf
 
 PNG = b"\x89PNG\r\n\x1a\n" + struct.pack(">I", 13) + b"IHDR" + b"\0" * 17
-
-
-def zip_of(files: dict[str, str]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w") as z:
-        for name, text in files.items():
-            z.writestr(name, text)
-    return buffer.getvalue()
 
 
 def write(tmp_path, name, data):

@@ -8,9 +8,13 @@ from markdown_it import MarkdownIt
 
 from ingest.loaders import Loaded
 from rag.chunks import Chunk, short_hash
+from rag.errors import UnsupportedFile
 
-SEPARATORS = ["\n\n", "\n", ". ", "; ", ", ", " ", ""]
-VERSION = 1  # raise when the same file and settings give other chunks: ingest then chunks stored files again
+# "," before "": a one-line CSV is cut between its fields, not between its characters.
+SEPARATORS = ["\n\n", "\n", ". ", "; ", ", ", " ", ",", ""]
+# Raise when the same file and settings give other chunks: ingest then chunks stored files again.
+# 2: pieces measured without the encoder's special tokens (single-line text got chunks 5-8x too small).
+VERSION = 2
 
 
 def chunking_key(settings) -> str:
@@ -58,13 +62,18 @@ def blocks_of(loaded: Loaded) -> list[Block]:
 
 
 class Chunker:
-    def __init__(self, count_tokens: Callable[[str], int], chunk_tokens: int, overlap: int, max_tokens: int):
+    def __init__(self, count_tokens: Callable[[str], int], chunk_tokens: int, overlap: int, max_tokens: int,
+                 max_chunks: int = 0):
         self.count_tokens = count_tokens
         self.max_tokens = max_tokens
+        self.max_chunks = max_chunks  # 0: no bound
+        # The splitter adds up its pieces' lengths: counted with the encoder's [CLS] and [SEP] each, a
+        # chunk of one-token pieces (words, CSV fields) held a third of the text it should.
+        specials = count_tokens("")
         self.splitter = RecursiveCharacterTextSplitter(
             chunk_size=min(chunk_tokens, max_tokens),
             chunk_overlap=overlap,
-            length_function=count_tokens,
+            length_function=lambda text: count_tokens(text) - specials,
             separators=SEPARATORS,
             keep_separator="end",
         )
@@ -86,6 +95,9 @@ class Chunker:
                     if chunk_id in seen:  # repeated boilerplate (page headers, footers) is kept once
                         continue
                     seen.add(chunk_id)
+                    if self.max_chunks and len(chunks) >= self.max_chunks:
+                        raise UnsupportedFile(f"more than {self.max_chunks:,} chunks of text (RAG_MAX_FILE_CHUNKS): "
+                                              "split the file, or raise the limit")
                     chunks.append(
                         Chunk(
                             id=chunk_id, document_id=document_id, collection=collection, source=source,

@@ -1,6 +1,8 @@
 """The write path end to end: real files, real model, real Chroma and SQLite."""
 
+import random
 import shutil
+import time
 
 import pytest
 
@@ -200,3 +202,25 @@ def test_docugami_pdfs_that_trip_pypdf_limits_are_read(ingestor, parser):
             assert loaded.note == "read with pdfium after pypdf failed (LimitReachedError)"
         chunks = ingestor.chunker.split(loaded, "d", "default", str(path))
         assert max(ingestor.embedder.count_tokens(c.text) for c in chunks) <= 256
+
+
+def test_a_one_line_csv_is_chunked_to_size_and_its_work_bounded(tmp_path, settings, embedder):
+    """A 1.5 MB one-line CSV made 135k chunks of ~8 tokens and held the worker for 16 minutes."""
+    from ingest.pipeline import Ingestor
+    from rag.catalog import open_catalog
+    from rag.store import open_store
+
+    rng = random.Random(5)
+    line = ",".join(f"{i},{rng.randint(1000, 99999)},{rng.choice(['alpha', 'beta'])}" for i in range(120_000))
+    (tmp_path / "big.csv").write_text(line[:1_500_000])
+    (tmp_path / "small.csv").write_text(line[:40_000])
+    settings.max_file_chunks = 2_000  # the 1.5 MB one makes ~17k chunks of 64 tokens
+    ingestor = Ingestor(settings, embedder, open_store(settings), open_catalog(settings))
+    started = time.monotonic()
+    summary = ingestor.ingest([tmp_path / "big.csv", tmp_path / "small.csv"], "default")
+    assert time.monotonic() - started < 120
+    outcome = {f.source: f for f in summary.files}
+    assert outcome["big.csv"].outcome == "failed" and "RAG_MAX_FILE_CHUNKS" in outcome["big.csv"].reason
+    assert outcome["small.csv"].outcome == "ingested"
+    sizes = sorted(embedder.count_tokens(c.text) - 2 for c in ingestor.catalog.lexical.chunks("default"))
+    assert 0.8 * settings.chunk_tokens <= sizes[len(sizes) // 2] <= settings.chunk_tokens

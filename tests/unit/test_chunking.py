@@ -4,6 +4,7 @@ import pytest
 
 from ingest.chunking import Chunker, markdown_blocks
 from ingest.loaders import Loaded, Section
+from rag.errors import UnsupportedFile
 
 
 def words(text: str) -> int:
@@ -65,3 +66,27 @@ def test_text_without_separators_is_cut_to_fit():
     assert all(len(c.text) // 4 + 2 <= 52 for c in chunks)
     assert "".join(c.text for c in chunks) == text
     assert all(text[c.start : c.end] == c.text for c in chunks)
+
+
+def test_single_line_text_gets_chunks_of_the_configured_size():
+    # The splitter adds its pieces' lengths: each counted with the encoder's two special tokens, a one-line
+    # text of words made chunks of a fifth of the size asked for.
+    body = " ".join(random.Random(3).choice(["revenue", "grew", "in", "the", "quarter"]) for _ in range(3000))
+    chunks = Chunker(words, 64, 12, max_tokens=200).split(Loaded("text", [Section(body)]), "d", "c", "s.txt")
+    sizes = sorted(words(c.text) - 2 for c in chunks)
+    assert sizes[len(sizes) // 2] >= 60 and max(sizes) <= 64
+
+
+def fields(text: str) -> int:
+    return len([f for f in text.replace(",", " ").split() if f]) + 2
+
+
+def test_a_one_line_csv_is_cut_between_its_fields_and_bounded():
+    row = ",".join(f"{i},item-{i},{i * 7}" for i in range(5000))
+    chunks = Chunker(fields, 64, 0, max_tokens=200).split(Loaded("text", [Section(row)]), "d", "c", "s.csv")
+    assert 200 <= len(chunks) <= 260  # 15,000 fields in chunks of ~64, not in chunks of characters
+    for c in chunks:
+        before = row[c.start - 1] if c.start else ","
+        assert before == "," and row[c.end - 1] == ","  or c.end == len(row)  # whole fields only
+    with pytest.raises(UnsupportedFile, match="more than 100 chunks"):
+        Chunker(fields, 64, 0, max_tokens=200, max_chunks=100).split(Loaded("text", [Section(row)]), "d", "c", "s")

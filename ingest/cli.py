@@ -36,6 +36,7 @@ def open_ingestor(settings, catalog=None):
 def ingest(
     paths: Annotated[list[Path], typer.Argument(help="Files or folders (walked recursively).")],
     collection: Annotated[str | None, typer.Option(help="Collection to ingest into.")] = None,
+    tenant: Annotated[str, typer.Option(help="The tenant whose collection it is (with API keys on).")] = "default",
     workers: Annotated[int | None, typer.Option(min=1, help="Parser processes.")] = None,
     prune: Annotated[bool, typer.Option(help="Remove documents whose files are gone.")] = False,
     enqueue: Annotated[bool, typer.Option(help="Queue one job per file for the workers (`ingest worker`, or the "
@@ -48,9 +49,9 @@ def ingest(
     settings = get_settings()
     signal.signal(signal.SIGTERM, _interrupt)
     try:
-        from rag.chunks import check_collection
+        from rag.tenants import check_tenant, collection_key
 
-        collection = check_collection(collection or settings.collection)
+        collection = collection_key(check_tenant(tenant), collection or settings.collection)
         if unless_exists:
             from rag.catalog import open_catalog
 

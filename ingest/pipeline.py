@@ -17,8 +17,9 @@ from ingest.files import sha256_file
 from ingest.loaders import Loaded, limit_memory, load
 from ingest.report import FileReport, Summary
 from rag.catalog import Catalog, document_id
-from rag.chunks import Chunk, check_collection
+from rag.chunks import Chunk
 from rag.errors import UnsupportedFile
+from rag.tenants import check_key
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +58,7 @@ class Ingestor:
         self.catalog = catalog
         self.chunker = Chunker(
             embedder.count_tokens, settings.chunk_tokens, settings.chunk_overlap,
-            embedder.max_tokens - (TITLE_TOKENS if settings.embed_titles else 0),
+            embedder.max_tokens - (TITLE_TOKENS if settings.embed_titles else 0), settings.max_file_chunks,
         )
         # A file is unchanged only if it would also be chunked the same way: an upgrade or new chunk
         # settings re-ingest what was made otherwise.
@@ -78,7 +79,7 @@ class Ingestor:
         """Ingest files into a collection. A document is identified by its collection and its name (`names`,
         by default the file's name), never by where it lies; `temporary` files (an upload fetched from the
         catalog) are not remembered for --prune."""
-        collection = check_collection(collection or self.settings.collection)
+        collection = check_key(collection or self.settings.collection)
         self.catalog.create_collection(collection)  # ingesting into a collection names it into being
         started = time.perf_counter()
         summary = Summary(collection)
@@ -254,7 +255,7 @@ class Ingestor:
 
     def prune(self, collection: str | None = None) -> list[str]:
         """Forget documents read from files on this machine that are gone."""
-        collection = check_collection(collection or self.settings.collection)
+        collection = check_key(collection or self.settings.collection)
         gone = [d for d in self.catalog.list(collection) if d.location and not Path(d.location).exists()]
         for doc in gone:
             self.delete_document(doc.id)

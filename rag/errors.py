@@ -61,6 +61,35 @@ class ServiceBusy(BackendUnavailable):
         self.retry_after = retry_after
 
 
+class Unauthorized(RagError):
+    """No API key, or not a valid one, where auth is on."""
+
+    status_code = 401
+    headers = {"WWW-Authenticate": "Bearer"}
+
+
+class Forbidden(RagError):
+    """A valid key that may not do this (e.g. a tenant's key reading every tenant's metrics)."""
+
+    status_code = 403
+
+
+class TooManyRequests(RagError):
+    """This key (or client) sent more requests than RAG_RATE_LIMIT allows: wait `retry_after` seconds."""
+
+    status_code = 429
+
+    def __init__(self, message: str, retry_after: float | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
+class QuotaExceeded(RagError):
+    """An upload would take the tenant past its documents or bytes limit."""
+
+    status_code = 413
+
+
 class ContextTooLong(RagError):
     """The question, its history and its sources are more than the model can read at once."""
 

@@ -45,6 +45,7 @@ class Settings(BaseSettings):
     job_retries: int = Field(4, description="retries of a job failing for a backend that is away (store, database)")
     job_retry_delay_s: float = Field(2.0, description="the first retry's wait; each next one waits twice as long")
     service_url: str = Field("http://127.0.0.1:8000", description="where `rag ask` finds a running service")
+    api_key: str | None = Field(None, description="the key `rag ask` sends to that service when its auth is on")
 
     # Embeddings: the bundled all-MiniLM-L6-v2 unless a local folder is given.
     embedding_model_path: Path | None = None
@@ -57,6 +58,8 @@ class Settings(BaseSettings):
 
     # Ingest limits: bad input must fail one file, never the run or the machine.
     max_file_mb: float = 50
+    max_file_chunks: int = Field(20_000, description="chunks one file may make (a 1,000-page report makes ~10k); "
+                                 "past it the file fails: embedding them would hold a worker for many minutes")
     max_upload_mb: float = Field(200, description="one upload request, all its files together")
     max_body_mb: float = Field(4, description="any other request body (JSON)")
     parse_timeout_s: float = 300
@@ -116,6 +119,17 @@ class Settings(BaseSettings):
     large_timeout_s: float = 60.0
     min_support: float = Field(0.5, description="a local answer with fewer of its words in its sources is ungrounded")
     redis_url: str | None = Field(None, description="shared state across replicas, e.g. redis://127.0.0.1:6379/0")
+
+    # Who may call the API. auto: on once an API key has been made (`rag keys create TENANT`), off before;
+    # revoking every key does not turn it off.
+    auth: Literal["auto", "on", "off"] = Field("auto", description="auto | on (401 without a key, even before one "
+                                               "exists) | off (everyone is the default tenant)")
+    rate_limit: str = Field("600/minute", description="requests per API key (per client address with auth off), "
+                            "in the limits library's notation, e.g. '600/minute;10000/hour'; past it a 429")
+    chat_rate_limit: str = Field("30/minute", description="questions per API key (/chat and /v1/chat/completions)")
+    max_upload_files: int = Field(100, description="files in one upload request")
+    tenant_max_documents: int = Field(10_000, description="documents a tenant may keep; 0 = no limit")
+    tenant_max_mb: float = Field(5_000, description="megabytes of files a tenant may keep; 0 = no limit")
 
     # Browsers on other origins may call the API only from these (e.g. ["https://intranet.example"]); none by default.
     cors_origins: list[str] = Field(default_factory=list, description='JSON list, e.g. ["https://app.example.com"]')

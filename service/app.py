@@ -11,6 +11,7 @@ from starlette.exceptions import HTTPException
 
 from rag.errors import BackendUnavailable, RagError
 from service.container import Services
+from service.deps import client_of
 from service.limits import BodyLimit
 from service.metrics import timed
 from service.openai_api import error_body
@@ -50,6 +51,7 @@ def create_app(services: Services, warm_up: bool = False) -> FastAPI:
             log.info("ingest jobs go to the queue at RAG_REDIS_URL: `ingest worker` processes run them")
         if services.settings.redis_url and services.runs_worker and not services.settings.chroma_host:
             log.info("the store is embedded (no RAG_CHROMA_HOST): this service ingests its own uploads")
+        services.gate.announce()
         if warm_up:
             warm_up_answers(services.answers)  # a local model that cannot load fails here, at start
         yield
@@ -75,9 +77,10 @@ def create_app(services: Services, warm_up: bool = False) -> FastAPI:
                            allow_headers=["*"], expose_headers=["Retry-After"])
 
     @app.get("/metrics", tags=["health"], include_in_schema=False)
-    def metrics() -> Response:
+    def metrics(request: Request) -> Response:
         from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+        services.gate.admin(request.headers.get("authorization"), client_of(request))
         return Response(generate_latest(services.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     # The one table from errors to responses: ours are {error, detail}; under /v1, OpenAI's shape.
@@ -91,9 +94,10 @@ def create_app(services: Services, warm_up: bool = False) -> FastAPI:
 
     @app.exception_handler(RagError)
     async def rag_error(request: Request, exc: RagError):
-        after = getattr(exc, "retry_after", None)
-        headers = {"Retry-After": str(max(1, round(after)))} if after else None
-        return error(request, exc.status_code, getattr(exc, "code", type(exc).__name__), str(exc), headers)
+        headers = dict(getattr(exc, "headers", None) or {})
+        if after := getattr(exc, "retry_after", None):
+            headers["Retry-After"] = str(max(1, round(after)))
+        return error(request, exc.status_code, getattr(exc, "code", type(exc).__name__), str(exc), headers or None)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError):

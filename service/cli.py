@@ -12,10 +12,12 @@ from rich.table import Table
 
 from rag.errors import RagError, StoreBusy
 from rag.settings import get_settings
+from service.keys_cli import app as keys_app
 
 app = typer.Typer(add_completion=False, no_args_is_help=True)
 models_app = typer.Typer(help="The bundled GGUF models.", no_args_is_help=True)
 app.add_typer(models_app, name="models")
+app.add_typer(keys_app, name="keys")
 out = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True)
 
@@ -65,7 +67,7 @@ def ask(
     collection = collection or settings.collection
     try:
         check_collection(collection)
-        answer = _ask_running_service(settings.service_url, question, collection, top_k, style)
+        answer = _ask_running_service(settings.service_url, settings.api_key, question, collection, top_k, style)
         if answer is None:
             with store_lock(settings, "rag ask"):
                 from service.container import build_services
@@ -91,7 +93,8 @@ def ask(
         out.print(f"  [{c['number']}] {c['name']}{page}: [dim]{c['excerpt']}[/dim]")
 
 
-def _ask_running_service(url: str, question: str, collection: str, top_k: int | None, style: str | None) -> dict | None:
+def _ask_running_service(url: str, key: str | None, question: str, collection: str, top_k: int | None,
+                         style: str | None) -> dict | None:
     """The service's answer, or None when no service of ours answers at that address."""
     import httpx
 
@@ -104,9 +107,12 @@ def _ask_running_service(url: str, question: str, collection: str, top_k: int | 
         return None
     body = {"question": question, "collection": collection, "top_k": top_k, "style": style}
     try:
-        response = httpx.post(f"{url}/chat", json=body, timeout=300)
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        response = httpx.post(f"{url}/chat", json=body, headers=headers, timeout=300)
     except httpx.HTTPError as e:
         fail(f"the service at {url} did not answer: {e}")
+    if response.status_code == 401:
+        fail(f"the service at {url} wants an API key: set RAG_API_KEY (`rag keys create TENANT` makes one)")
     if response.status_code != 200:
         fail(response.json().get("detail", response.text))
     return response.json()

@@ -4,7 +4,6 @@ import threading
 from collections.abc import Iterator
 from contextlib import closing
 from dataclasses import dataclass, field
-from collections import Counter
 from functools import cached_property
 
 from ingest.pipeline import Ingestor
@@ -13,14 +12,16 @@ from ingest.worker import Jobs
 from rag.answer import AnswerService
 from rag.answer.cache import AnswerCache
 from rag.answer.escalation import LargeModel, open_large_model
-from rag.catalog import Catalog, open_catalog
-from rag.chunks import check_collection
+from rag.catalog import Catalog, Document, open_catalog
 from rag.embeddings import Embedder, get_embedder
-from rag.errors import BackendUnavailable, CollectionNotFound, Conflict
+from rag.errors import (
+    BackendUnavailable, CollectionNotFound, Conflict, DocumentNotFound, FileTooLarge, QuotaExceeded,
+)
 from rag.llm import LLM, get_llm
 from rag.retrieval import Retriever
 from rag.settings import Settings
 from rag.store import VectorStore, open_store
+from rag.tenants import DEFAULT, collection_key, collection_name, owner
 
 
 @dataclass
@@ -70,57 +71,114 @@ class Services:
 
         return Metrics(self)
 
-    def chat(self, messages, collection, top_k=None, document_ids=None, style=None) -> Iterator[dict]:
-        """The answer's events (rag.answer.service); its final one is counted in the metrics."""
-        with closing(self.answers.stream(messages, collection, top_k, document_ids, style)) as events:
+    @cached_property
+    def gate(self):
+        from service.auth import Gate
+
+        return Gate(self.settings, self.catalog.keys)
+
+    def chat(self, messages, collection: str | None, tenant: str = DEFAULT, top_k=None, document_ids=None,
+             style=None) -> Iterator[dict]:
+        """The answer's events (rag.answer.service) over the tenant's collection of that name; its final one is
+        counted in the metrics."""
+        key = self.collection(collection, tenant)
+        with closing(self.answers.stream(messages, key, top_k, document_ids, style)) as events:
             for event in events:
                 if event["type"] == "done":
-                    self.metrics.answered(event)
+                    self.metrics.answered(event, tenant)
                 yield event
 
-    def collection(self, name: str | None) -> str:
-        """The collection a request names (or the default one), which must exist."""
-        name = check_collection(name or self.settings.collection)
-        if not self.catalog.has_collection(name):
-            raise CollectionNotFound(f"no collection {name!r}; create it first (POST /collections)")
-        return name
+    # -- a tenant's collections and documents: every one is looked up through its tenant -------------
 
-    def collections(self) -> list[dict]:
-        counts = Counter(d.collection for d in self.catalog.list(status="ingested"))
-        return [{"name": name, "documents": counts[name]} for name in self.catalog.collections()]
+    def collection(self, name: str | None, tenant: str = DEFAULT) -> str:
+        """The key of the tenant's collection a request names (or of its default one), which must exist."""
+        name = name or self.settings.collection
+        key = collection_key(tenant, name)
+        if not self.catalog.has_collection(key):
+            if name != self.settings.collection:
+                raise CollectionNotFound(f"no collection {name!r}; create it first (POST /collections)")
+            self.catalog.create_collection(key)  # every tenant has its default collection
+        return key
 
-    def create_collection(self, name: str) -> dict:
-        if not self.catalog.create_collection(check_collection(name)):
+    def collection_keys(self, tenant: str) -> list[str]:
+        self.collection(None, tenant)
+        return [key for key in self.catalog.collections() if owner(key) == tenant]
+
+    def collections(self, tenant: str = DEFAULT) -> list[dict]:
+        return [{"name": collection_name(key), "documents": len(self.catalog.list(key, "ingested"))}
+                for key in self.collection_keys(tenant)]
+
+    def create_collection(self, name: str, tenant: str = DEFAULT) -> dict:
+        if not self.catalog.create_collection(collection_key(tenant, name)):
             raise Conflict(f"collection {name!r} exists already")
         return {"name": name, "documents": 0}
 
-    def delete_collection(self, name: str) -> None:
+    def delete_collection(self, name: str, tenant: str = DEFAULT) -> None:
         """The collection with its documents (both indexes and their uploaded bytes); the default one is
         emptied, and stays."""
-        name = self.collection(name)
+        key = self.collection(name, tenant)
         with self.write_lock:
-            self.ingestor.drop_collection(name)
-        if name == self.settings.collection:
-            self.catalog.create_collection(name)
+            self.ingestor.drop_collection(key)
+        if collection_name(key) == self.settings.collection:
+            self.catalog.create_collection(key)
 
-    def upload(self, files, collection: str | None) -> tuple[str, str, list[dict]]:
+    def documents(self, tenant: str, collection: str | None = None, status: str | None = None) -> list[Document]:
+        if collection:
+            return self.catalog.list(self.collection(collection, tenant), status)
+        return [d for d in self.catalog.list(None, status) if owner(d.collection) == tenant]
+
+    def document(self, doc_id: str, tenant: str = DEFAULT) -> Document:
+        doc = self.catalog.get(doc_id)
+        if doc is None or owner(doc.collection) != tenant:  # another tenant's is as absent as a missing one
+            raise DocumentNotFound(f"no document {doc_id}")
+        return doc
+
+    def job(self, job_id: str, tenant: str = DEFAULT) -> dict:
+        job = self.jobs.get(job_id)
+        if job is None or owner(job["collection"]) != tenant:
+            raise DocumentNotFound(f"no job {job_id}")
+        return {**job, "collection": collection_name(job["collection"])}
+
+    def upload(self, files, collection: str | None, tenant: str = DEFAULT) -> tuple[str, str, list[dict]]:
         """Check and keep the files, and queue their ingest job: (job id, collection, the job's files)."""
         from service.uploads import store_uploads
 
-        collection = self.collection(collection)
-        stored = store_uploads(files, collection, self.settings, self.catalog)
+        key = self.collection(collection, tenant)
+        if len(files) > self.settings.max_upload_files:
+            raise FileTooLarge(f"{len(files)} files in one upload; at most {self.settings.max_upload_files} "
+                               "(RAG_MAX_UPLOAD_FILES)")
+        stored = store_uploads(files, key, self.settings, self.catalog, lambda new: self._check_quota(tenant, new))
         try:
-            return self.jobs.submit(collection, stored), collection, stored
+            return self.jobs.submit(key, stored), collection_name(key), stored
         except BackendUnavailable:  # not queued: the upload did not happen, nothing stays pending
             for f in stored:
                 if (doc := self.catalog.get(f["document_id"])) is not None and doc.status == "pending":
                     self.catalog.delete_document(doc.id)
             raise
 
-    def delete_document(self, doc_id: str) -> bool:
+    def _check_quota(self, tenant: str, new: dict[str, int]) -> None:
+        """`new`: the sizes of the files about to be kept, by document id (a replaced one no longer counts)."""
+        s = self.settings
+        if not (s.tenant_max_documents or s.tenant_max_mb):
+            return
+        count, size = self.catalog.usage(self.collection_keys(tenant))
+        for doc_id in new:
+            if (old := self.catalog.get(doc_id)) is not None and old.status != "failed":
+                count, size = count - 1, size - (old.size or 0)
+        count, size = count + len(new), size + sum(new.values())
+        if s.tenant_max_documents and count > s.tenant_max_documents:
+            raise QuotaExceeded(f"this upload would make {count:,} documents; a tenant may keep "
+                                f"{s.tenant_max_documents:,} (RAG_TENANT_MAX_DOCUMENTS)")
+        if s.tenant_max_mb and size > s.tenant_max_mb * 2**20:
+            raise QuotaExceeded(f"this upload would make {size / 2**20:,.1f} MB of files; a tenant may keep "
+                                f"{s.tenant_max_mb:,g} MB (RAG_TENANT_MAX_MB)")
+
+    def delete_document(self, doc_id: str, tenant: str = DEFAULT) -> None:
         """The document, its chunks in both indexes and its uploaded bytes."""
+        self.document(doc_id, tenant)
         with self.write_lock:
-            return self.ingestor.delete_document(doc_id)
+            if not self.ingestor.delete_document(doc_id):
+                raise DocumentNotFound(f"no document {doc_id}")
 
 
 def build_services(settings: Settings, embedder: Embedder | None = None, llm: LLM | None = None) -> Services:

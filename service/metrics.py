@@ -11,10 +11,12 @@ class Metrics:
     def __init__(self, services):
         self.registry = CollectorRegistry()  # one per app: tests build many
         r = self.registry
-        self.requests = Counter("rag_http_requests", "HTTP requests", ["route", "method", "status"], registry=r)
+        self.requests = Counter("rag_http_requests", "HTTP requests", ["route", "method", "status", "tenant"],
+                                registry=r)
         self.latency = Histogram("rag_http_request_seconds", "HTTP request latency", ["route", "method"], registry=r,
                                  buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 4, 8, 16, 32, 64))
-        self.answers = Counter("rag_answers", "answers given", ["answered_by", "reason", "refused"], registry=r)
+        self.answers = Counter("rag_answers", "answers given", ["answered_by", "reason", "refused", "tenant"],
+                               registry=r)
         self.cache_hits = Counter("rag_cache_hits", "answers served from the semantic cache", registry=r)
         self.large_tokens = Counter("rag_large_tokens_spent", "large-model tokens spent by answers", registry=r)
         self.saved = Counter("rag_large_tokens_saved",
@@ -25,12 +27,12 @@ class Metrics:
                                 registry=r, buckets=(0.01, 0.1, 0.5, 1, 2, 4, 8, 16, 32, 64, 128))
         r.register(_Live(services))
 
-    def request(self, route: str, method: str, status: int, seconds: float) -> None:
-        self.requests.labels(route, method, str(status)).inc()
+    def request(self, route: str, method: str, status: int, seconds: float, tenant: str = "") -> None:
+        self.requests.labels(route, method, str(status), tenant).inc()
         self.latency.labels(route, method).observe(seconds)
 
-    def answered(self, done: dict) -> None:
-        self.answers.labels(done["answered_by"], done["answered_by_reason"], str(done["refused"]).lower()).inc()
+    def answered(self, done: dict, tenant: str) -> None:
+        self.answers.labels(done["answered_by"], done["answered_by_reason"], str(done["refused"]).lower(), tenant).inc()
         if done["answered_by"] == "cache":
             self.cache_hits.inc()
         self.large_tokens.inc(done["large_tokens"])
@@ -82,6 +84,6 @@ def timed(metrics: Metrics):
         finally:
             route = request.scope.get("route")
             metrics.request(getattr(route, "path", "unmatched"), request.method, status,
-                            time.perf_counter() - started)
+                            time.perf_counter() - started, getattr(request.state, "tenant", ""))
 
     return middleware

@@ -7,10 +7,9 @@ import os
 import re
 import tempfile
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Callable
 
 from ingest.loaders import EXTENSIONS, detect_type
-from rag.chunks import check_collection
 from rag.errors import FileTooLarge, RagError, StorageFull, UnsupportedFile
 from rag.catalog import Catalog, document_id
 
@@ -29,19 +28,21 @@ def safe_name(filename: str | None) -> str:
     return stem.rstrip(" .") + suffix
 
 
-def store_uploads(files: list[tuple[str | None, BinaryIO]], collection: str, settings, catalog: Catalog) -> list[dict]:
+def store_uploads(files: list[tuple[str | None, BinaryIO]], collection: str, settings, catalog: Catalog,
+                  check_quota: Callable[[dict[str, int]], None] = lambda sizes: None) -> list[dict]:
     """Every file checked and kept, or none (a full disk is a StorageFull, not a half-written upload).
+    `check_quota` gets the sizes by document id of files about to be kept, and may refuse them.
     Returns the job's files: {"name", "source", "document_id"}."""
     try:
-        return _store(files, collection, settings, catalog)
+        return _store(files, collection, settings, catalog, check_quota)
     except OSError as e:
         if e.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS):
             raise StorageFull(f"the server cannot store uploads now: {e.strerror}") from None
         raise
 
 
-def _store(files: list[tuple[str | None, BinaryIO]], collection: str, settings, catalog: Catalog) -> list[dict]:
-    collection = check_collection(collection)
+def _store(files: list[tuple[str | None, BinaryIO]], collection: str, settings, catalog: Catalog,
+           check_quota: Callable[[dict[str, int]], None]) -> list[dict]:
     if not files:
         raise RagError("no files in the upload: send one or more as multipart field 'files'")
     folder = settings.data_dir / "tmp"  # staged here while checked; kept in the catalog
@@ -68,6 +69,7 @@ def _store(files: list[tuple[str | None, BinaryIO]], collection: str, settings, 
                     raise UnsupportedFile(f"{name}: {e}") from None
         if len({name for name, _ in staged}) < len(staged):
             raise RagError("two uploaded files have the same name")
+        check_quota({document_id(collection, name): temp.stat().st_size for name, temp in staged})
         stored = []
         for name, temp in staged:
             doc_id = document_id(collection, name)

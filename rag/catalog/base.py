@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+from rag.catalog.keys import ApiKeys
 from rag.chunks import Chunk, short_hash
 
 
@@ -78,6 +79,7 @@ class Lexical(Protocol):
 class Catalog(Protocol):
     url: str  # without its password
     lexical: Lexical
+    keys: ApiKeys
 
     # Documents.
     def get(self, doc_id: str) -> Document | None: ...
@@ -85,6 +87,9 @@ class Catalog(Protocol):
     def list(self, collection: str | None = None, status: str | None = None) -> list[Document]: ...
 
     def collections(self) -> list[str]: ...
+
+    def usage(self, collections: list[str]) -> tuple[int, int]:
+        """Documents kept in these collections (any status but failed), and their bytes."""
 
     def has_collection(self, name: str) -> bool: ...
 
@@ -124,6 +129,9 @@ class Catalog(Protocol):
     def expired_jobs(self, statuses: tuple[str, ...], lease_s: float) -> list[str]:
         """Jobs in these states whose lease ran out, each queued again under a new lease (so that one sweeper
         requeues it, not every one); a running one's worker is counted as dead (`takeovers`)."""
+
+    def active_documents(self) -> set[str]:
+        """The documents of jobs queued or running."""
 
     def job_depth(self) -> int: ...
 

@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine
 
 from rag.catalog import tables as t
 from rag.catalog.base import CachedAnswer, Document, Job
+from rag.catalog.keys import ApiKeys
 from rag.chunks import Chunk
 from rag.errors import BackendUnavailable
 
@@ -36,6 +37,7 @@ class SqlCatalog:
         self.engine = engine  # writes: one transaction each
         self.reader = reader or engine  # reads (SQLite: an autocommit engine, so readers never wait for a writer)
         self.lexical = lexical
+        self.keys = ApiKeys(self)
         self.url = engine.url.render_as_string(hide_password=True)
 
     @contextmanager
@@ -68,6 +70,15 @@ class SqlCatalog:
             query = query.where(t.documents.c.status == status)
         with self._read() as c:
             return [Document(**r) for r in c.execute(query).mappings()]
+
+    def usage(self, collections: list[str]) -> tuple[int, int]:
+        """Documents kept in these collections (any status but failed), and their bytes."""
+        d = t.documents.c
+        query = select(func.count(), func.coalesce(func.sum(d.size), 0)).where(
+            d.collection.in_(collections), d.status != "failed")
+        with self._read() as c:
+            count, size = c.execute(query).one()
+        return int(count), int(size)
 
     def collections(self) -> list[str]:
         with self._read() as c:
@@ -218,6 +229,13 @@ class SqlCatalog:
             if done.rowcount == 1:
                 taken.append(job_id)
         return taken
+
+    def active_documents(self) -> set[str]:
+        """The documents of jobs queued or running."""
+        j = t.ingest_jobs.c
+        with self._read() as c:
+            files = c.execute(select(j.files).where(j.status.in_(("queued", "running")))).scalars()
+            return {f["document_id"] for listed in files for f in json.loads(listed)}
 
     def job_depth(self) -> int:
         with self._read() as c:

@@ -96,3 +96,15 @@ uploads = Table(
     Column("data", LargeBinary, nullable=False),
     Column("created_at", String, nullable=False),
 )
+
+# API keys: only a hash of each is kept; the key itself is shown once, when made.
+api_keys = Table(
+    "api_keys", metadata,
+    Column("id", String, primary_key=True),
+    Column("tenant", String, nullable=False),
+    Column("hash", String, nullable=False, unique=True),
+    Column("prefix", String, nullable=False),  # the key's first characters, to tell keys apart in lists
+    Column("admin", Integer, nullable=False, server_default="0"),  # may read /metrics (every tenant's figures)
+    Column("created_at", String, nullable=False),
+    Column("revoked_at", String),
+)

@@ -1,35 +1,38 @@
 import shutil
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from service.deps import ServicesDep
+from service.deps import ServicesDep, client_of
 
 router = APIRouter(tags=["health"])
 LOW_DISK_BYTES = 200 * 2**20  # below this, an upload or an ingest may not be written whole
 BUSY_S = 300  # no answer holds the model this long: a wedged one does
 
 
-@router.get("/health")
-def health(services: ServicesDep):
-    """Models loaded, store, catalog and queue reachable, documents and chunks, ingest queue depth, disk
-    space, whether the model is stuck; 503 (`degraded`, with `problems`) when the service cannot do its work."""
+@router.get("/health", responses={503: {"description": "degraded: `problems` says why"}})
+def health(services: ServicesDep, request: Request):
+    """Models loaded, store, catalog and queue reachable, your documents and chunks, ingest queue depth, disk
+    space, whether the model is stuck; 503 (`degraded`, with `problems`) when the service cannot do its work.
+    With auth on, a caller without a key gets `status` and `problems` only."""
     problems = []
     checks = {"llm_loaded": services.llm_loaded, "llm": services.llm.name if services.llm_loaded else None}
-    collection = services.settings.collection
+    caller, keys = None, [services.settings.collection]  # without a caller, the store is still probed
     try:
-        checks["chunks"] = services.store.count(collection)
-        checks["store"] = "ok"
-    except Exception as e:  # noqa: BLE001 - health reports, never raises
-        checks["store"] = f"unreachable: {e}"
-        problems.append("the vector store cannot be reached")
-    try:
-        checks["documents"] = len(services.catalog.list(collection, "ingested"))
+        caller = services.gate.caller(request.headers.get("authorization"), client_of(request))
+        keys = services.collection_keys(caller.tenant) if caller else keys
+        checks["documents"] = sum(len(services.catalog.list(key, "ingested")) for key in keys)
         checks["queue_depth"] = services.jobs.depth()
         checks["catalog"] = "ok"
-    except Exception as e:  # noqa: BLE001
+    except Exception as e:  # noqa: BLE001 - health reports, never raises
         checks["catalog"] = f"unreachable: {type(e).__name__}"
         problems.append("the catalog database cannot be reached")
+    try:
+        checks["chunks"] = sum(services.store.count(key) for key in keys)
+        checks["store"] = "ok"
+    except Exception as e:  # noqa: BLE001
+        checks["store"] = f"unreachable: {e}"
+        problems.append("the vector store cannot be reached")
     try:
         checks["queue"] = f"{services.jobs.queue.name}, {services.jobs.queue.pending()} waiting"
     except Exception as e:  # noqa: BLE001
@@ -43,5 +46,5 @@ def health(services: ServicesDep):
     checks["llm_busy_s"] = round(busy, 1)
     if busy > BUSY_S:
         problems.append(f"the model has been held by one answer for {busy:.0f} s")
-    body = {"status": "degraded" if problems else "ok", **checks, "problems": problems}
+    body = {"status": "degraded" if problems else "ok", **(checks if caller else {}), "problems": problems}
     return JSONResponse(body, status_code=503 if problems else 200)

@@ -62,7 +62,7 @@ def test_a_refused_local_answer_is_escalated_and_metrics_move(app_for):
         assert metric(client, "rag_large_requests_total") == 1
         assert metric(client, 'rag_answers_total{answered_by="large"') == 1
         assert metric(client, "rag_large_tokens_spent_total") == answer["large_tokens"]
-        assert metric(client, 'rag_http_requests_total{method="POST",route="/chat",status="200"}') == 1
+        assert metric(client, 'rag_http_requests_total{method="POST",route="/chat",status="200",tenant="default"}') == 1
 
 
 def test_a_good_local_answer_is_not_escalated(app_for):

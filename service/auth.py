@@ -1,0 +1,92 @@
+"""Who is calling: the API key's tenant (or the default tenant with auth off), and whether they may call
+again now (per-key rate limits on the limits library's moving windows, shared through Redis if set)."""
+
+import logging
+import time
+from dataclasses import dataclass
+
+from rag.catalog.keys import ApiKey
+from rag.errors import Forbidden, TooManyRequests, Unauthorized
+from rag.tenants import DEFAULT
+
+log = logging.getLogger(__name__)
+CHAT_PATHS = ("/chat", "/v1/chat/completions")
+
+
+@dataclass
+class Caller:
+    tenant: str
+    key: ApiKey | None  # None: auth is off
+    client: str  # who the rate limits count: the key's id, or the client's address with auth off
+
+
+class Gate:
+    def __init__(self, settings, keys):
+        from limits import parse_many
+        from limits.storage import storage_from_string
+        from limits.strategies import MovingWindowRateLimiter
+
+        self.settings = settings
+        self.keys = keys
+        self._warned = float("-inf")
+        storage = settings.redis_url or "memory://"
+        self.limiter = MovingWindowRateLimiter(storage_from_string(storage))
+        self.all = parse_many(settings.rate_limit) if settings.rate_limit else []  # "" = no limit
+        self.chat = parse_many(settings.chat_rate_limit) if settings.chat_rate_limit else []
+
+    def auth_on(self) -> bool:
+        mode = self.settings.auth
+        return mode == "on" or (mode == "auto" and self.keys.any_made())
+
+    def caller(self, authorization: str | None, client: str) -> Caller | None:
+        """The caller's key and tenant; None when auth is on and no valid key was given."""
+        if not self.auth_on():
+            return Caller(DEFAULT, None, client)
+        scheme, _, secret = (authorization or "").partition(" ")
+        if scheme.lower() != "bearer" or not secret.strip():
+            return None
+        key = self.keys.find(secret.strip())
+        return Caller(key.tenant, key, key.id) if key else None
+
+    def admit(self, authorization: str | None, client: str, path: str) -> Caller:
+        """The caller, or Unauthorized; TooManyRequests (with Retry-After) past their rate limit."""
+        caller = self.caller(authorization, client)
+        if caller is None:
+            raise Unauthorized("an API key is required: send 'Authorization: Bearer KEY' (`rag keys create TENANT` "
+                               "makes one)" if not authorization else "this API key is not valid (unknown or revoked)")
+        items = self.all + (self.chat if path in CHAT_PATHS else [])
+        for item in items:
+            if not self._hit(item, caller.client):
+                reset, _ = self.limiter.get_window_stats(item, "api", caller.client)
+                raise TooManyRequests(f"more than {item} for this {'key' if caller.key else 'client'}; "
+                                      "try again later", retry_after=max(1.0, reset - time.time()))
+        return caller
+
+    def _hit(self, item, client: str) -> bool:
+        """Counted, and within the limit. With the limits' Redis away, requests pass uncounted: a limit
+        protects the service, and the service itself still works (what needs Redis answers its own 503)."""
+        import redis.exceptions
+
+        try:
+            return self.limiter.hit(item, "api", client)
+        except (redis.exceptions.RedisError, OSError) as e:
+            if time.monotonic() - self._warned > 60:
+                log.warning("rate limits not applied: their storage is unreachable (%s)", e)
+                self._warned = time.monotonic()
+            return True
+
+    def admin(self, authorization: str | None, client: str) -> None:
+        """Every tenant's figures (/metrics): anyone with auth off, an admin key with it on."""
+        caller = self.admit(authorization, client, "/metrics")
+        if caller.key is not None and not caller.key.admin:
+            raise Forbidden("only an admin key (`rag keys create TENANT --admin`) may read every tenant's metrics")
+
+    def announce(self) -> None:
+        mode = self.settings.auth
+        if self.auth_on():
+            log.info("auth is on: requests need 'Authorization: Bearer KEY' (rag keys list)")
+        elif mode == "off":
+            log.warning("auth is off (RAG_AUTH=off): anyone who can reach this port can read and delete every document")
+        else:
+            log.warning("auth is off: no API key exists, so anyone who can reach this port can read and delete every "
+                        "document. `rag keys create TENANT` makes a key and turns it on")

@@ -2,7 +2,7 @@
 
 from typing import Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from rag.answer import Citation
 
@@ -89,6 +89,69 @@ class DocumentOut(BaseModel):
     updated_at: str
 
 
+class JobFile(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    name: str | None = None
+    document_id: str
+    outcome: str | None = Field(None, description="ingested, replaced, unchanged, duplicate, failed or skipped; "
+                                   "absent until done")
+    reason: str | None = None
+
+
+class JobOut(BaseModel):
+    id: str
+    collection: str
+    status: Literal["queued", "running", "done", "failed"]
+    error: str | None
+    total: int = Field(description="files in the job")
+    done: int = Field(description="files finished")
+    attempts: int
+    worker: str | None
+    files: list[JobFile]
+    created_at: str
+    updated_at: str
+
+
 class ErrorOut(BaseModel):
-    error: str
-    detail: str | list | None = None
+    error: str = Field(description="the error's name, e.g. CollectionNotFound, FileTooLarge, ServiceBusy")
+    detail: str | list[dict] = Field(description="what went wrong, for people; for 422 a list of {loc, msg}")
+
+
+class OpenAIError(BaseModel):
+    message: str
+    type: str
+    param: str | None
+    code: str | None
+
+
+class OpenAIErrorOut(BaseModel):
+    error: OpenAIError
+
+
+ERRORS = {
+    400: "bad input: an invalid name, an empty or malformed file, a question too long",
+    401: "no API key, or not a valid one (auth is on)",
+    403: "this key may not do that",
+    404: "no such collection, document or job (another tenant's are as absent)",
+    409: "it exists already",
+    413: "a body, file or upload over its limit, or past the tenant's quota",
+    415: "a file type we cannot read",
+    422: "the request does not match its schema",
+    429: "past this key's rate limit: retry after Retry-After seconds",
+    503: "a backend (store, catalog, queue, model) is away, or too many questions wait: retry after Retry-After",
+    507: "the server's disk is full: nothing was stored",
+}
+COMMON = (400, 401, 413, 422, 429, 503)
+
+
+# A streamed answer (`stream: true`): server-sent events, each a JSON `data` line, under an `event` name on /chat.
+EVENT = {"type": "object", "required": ["data"],
+         "properties": {"event": {"type": "string", "enum": ["sources", "token", "done", "error"]},
+                        "data": {"type": "string"}}}
+STREAM = {200: {"content": {"text/event-stream": {"schema": EVENT}},
+                "description": "the answer; with `stream: true`, server-sent events"}}
+
+
+def errors(*statuses: int, shape: type[BaseModel] = ErrorOut) -> dict:
+    """OpenAPI responses for these errors (and the ones every route can give), in their real body."""
+    return {status: {"model": shape, "description": ERRORS[status]} for status in sorted({*COMMON, *statuses})}

@@ -4,27 +4,25 @@ import json
 from fastapi import APIRouter
 
 from rag.errors import RagError
-from service.deps import ServicesDep
+from service.deps import CallerDep, ServicesDep
+from service.schemas import STREAM, ChatRequest, ChatResponse, errors
 from service.streaming import ClosingStreamingResponse
-from service.schemas import ChatRequest, ChatResponse
 
-router = APIRouter(tags=["chat"])
+router = APIRouter(responses=errors(), tags=["chat"])
 
 
-@router.post("/chat", response_model=ChatResponse)
-def chat(services: ServicesDep, request: ChatRequest):
+@router.post("/chat", response_model=ChatResponse, responses={**errors(404), **STREAM})
+def chat(services: ServicesDep, caller: CallerDep, request: ChatRequest):
     """Answer from the documents, with citations; `refused` is true when they do not contain the answer.
 
     With `stream: true` the answer comes as server-sent events: one `sources` event with the passages the
     model reads (`{"sources": [{number, document_id, name, page, headings, excerpt}]}`), `token` events
     with `{"text"}` (joined, exactly the final `answer`), then one `done` event with the full response.
     """
-    collection = services.collection(request.collection)
-    events = services.chat(
-        request.as_messages(), collection, request.top_k, request.document_ids, request.style
-    )
+    events = services.chat(request.as_messages(), request.collection, caller.tenant, request.top_k,
+                           request.document_ids, request.style)
+    first = next(events)  # errors before the first event (an unknown collection, a busy model) get their status
     if request.stream:
-        first = next(events)  # errors before the first token still get a proper status code
 
         def sse():
             try:
@@ -35,7 +33,7 @@ def chat(services: ServicesDep, request: ChatRequest):
                 yield f"event: error\ndata: {json.dumps({'error': type(e).__name__, 'detail': str(e)})}\n\n"
 
         return ClosingStreamingResponse(events, sse())
-    *_, done = events
+    *_, done = itertools.chain([first], events)
     done.pop("type")
     return done
 

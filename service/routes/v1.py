@@ -7,37 +7,36 @@ import json
 import numpy as np
 from fastapi import APIRouter
 
-from rag.chunks import check_collection
 from rag.errors import RagError
-from service.deps import ServicesDep
+from service.deps import CallerDep, ServicesDep
+from service.schemas import STREAM, OpenAIErrorOut, errors
 from service.streaming import ClosingStreamingResponse
 from service.openai_api import (
     EMBEDDING_MODEL, ChatCompletionRequest, Completion, EmbeddingRequest, ModelNotFound, collection_of, error_body,
     models,
 )
 
-router = APIRouter(prefix="/v1", tags=["openai"])
+router = APIRouter(prefix="/v1", tags=["openai"], responses=errors(404, shape=OpenAIErrorOut))
 
 
-def _collection(services, model: str) -> str:
-    default = services.settings.collection
-    return check_collection(collection_of(model, default, services.catalog.collections()))
+def _names(services, tenant: str) -> list[str]:
+    return [c["name"] for c in services.collections(tenant)]
 
 
 @router.get("/models")
-def list_models(services: ServicesDep) -> dict:
-    """`rag` (the default collection), `rag:NAME` for each collection, and the embedding model."""
-    return models(services.settings.collection, services.catalog.collections())
+def list_models(services: ServicesDep, caller: CallerDep) -> dict:
+    """`rag` (the default collection), `rag:NAME` for each of your collections, and the embedding model."""
+    return models(services.settings.collection, _names(services, caller.tenant))
 
 
-@router.post("/chat/completions")
-def chat_completions(services: ServicesDep, request: ChatCompletionRequest):
+@router.post("/chat/completions", responses=STREAM)
+def chat_completions(services: ServicesDep, caller: CallerDep, request: ChatCompletionRequest):
     """OpenAI's chat completions, answered from the collection the model names. Extra fields in the
     response (and in the last stream chunk): `citations`, `answered_by` (local, large or cache),
     `answered_by_reason`, `answered_by_detail`, `refused`; the first stream chunk carries `sources`."""
-    collection = _collection(services, request.model)
+    collection = collection_of(request.model, services.settings.collection, _names(services, caller.tenant))
     messages = request.as_messages()
-    events = services.chat(messages, collection)
+    events = services.chat(messages, collection, caller.tenant)
     completion = Completion(request.model)
     count = services.embedder.count_tokens
     prompt_tokens = sum(count(m["content"]) for m in messages)
@@ -75,7 +74,7 @@ def chat_completions(services: ServicesDep, request: ChatCompletionRequest):
 
 
 @router.post("/embeddings")
-def embeddings(services: ServicesDep, request: EmbeddingRequest) -> dict:
+def embeddings(services: ServicesDep, caller: CallerDep, request: EmbeddingRequest) -> dict:
     """Vectors from the service's own embedding model (all-MiniLM-L6-v2, 384 dimensions, unit length;
     texts longer than 256 tokens are cut). `float` or `base64` (little-endian float32) encoding."""
     if request.model != EMBEDDING_MODEL:

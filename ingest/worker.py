@@ -11,6 +11,7 @@ import tempfile
 import threading
 import time
 import uuid
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from ingest.pipeline import Ingestor
@@ -112,7 +113,21 @@ class Jobs:
         for job_id in again:
             log.warning("job %s: its worker stopped; queued again", job_id)
             self.queue.enqueue(job_id)
+        self._forget_unqueued_uploads()
         return again
+
+    def _forget_unqueued_uploads(self) -> None:
+        """An API killed between keeping an upload's bytes and queueing its job never acknowledged it: its
+        pending document, with no job to finish it, is removed (its job is queued milliseconds after, so
+        one older than a lease has none)."""
+        cutoff = datetime.now(timezone.utc) - timedelta(seconds=self.settings.job_lease_s)
+        stale = [d for d in self.catalog.list(status="pending") if datetime.fromisoformat(d.updated_at) < cutoff]
+        if stale:
+            active = self.catalog.active_documents()
+            for doc in stale:
+                if doc.id not in active:
+                    log.warning("%s: its upload was interrupted before its job was queued; removed", doc.source)
+                    self.catalog.delete_document(doc.id)
 
     def run(self, job_id: str, last_try: bool = True) -> None:
         lease = self.settings.job_lease_s

@@ -1,0 +1,154 @@
+"""Faults against the real service as a process: the API killed (SIGKILL) while uploads arrive, and the
+Chroma server going away and coming back. Afterwards every acknowledged document is ingested, none is left
+in a non-final state, and the catalog, the vector store and the lexical index hold exactly the same chunks."""
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import httpx
+import pytest
+
+from rag.catalog import open_catalog
+from rag.settings import Settings
+from tests.conftest import ROOT
+from tests.helpers.servers import free_port, start_chroma, wait_until_up
+
+pytestmark = pytest.mark.integration
+FAST = {"RAG_LLM_BACKEND": "fake", "RAG_JOB_LEASE_S": "3", "RAG_JOB_RETRY_DELAY_S": "1", "RAG_JOB_RETRIES": "6",
+        "RAG_RATE_LIMIT": "", "RAG_CHAT_RATE_LIMIT": ""}
+
+
+def serve(data_dir, port, log, **env) -> subprocess.Popen:
+    environment = {**os.environ, **FAST, "RAG_DATA_DIR": str(data_dir), **env}
+    process = subprocess.Popen([sys.executable, "-m", "service", "serve", "--port", str(port)], cwd=ROOT,
+                               env=environment, stdout=log, stderr=log)
+    wait_until_up(process, f"http://127.0.0.1:{port}/health", "rag serve", timeout=120)
+    return process
+
+
+def document(i: int) -> bytes:
+    facts = " ".join(f"Crate {i}-{j} holds {j * 3} spare valves of type V{j % 11}." for j in range(300))
+    return f"Depot {i} inventory. The keeper of depot {i} is Keeper{i}.\n\n{facts}\n".encode()
+
+
+def settle(url: str, jobs: list[str], timeout: float = 180) -> dict[str, dict]:
+    deadline = time.monotonic() + timeout
+    states = {}
+    while time.monotonic() < deadline:
+        states = {j: httpx.get(f"{url}/jobs/{j}", timeout=10).json() for j in jobs}
+        if all(s["status"] in ("done", "failed") for s in states.values()):
+            return states
+        time.sleep(0.5)
+    raise AssertionError(f"jobs never finished: {[s for s in states.values() if s['status'] not in ('done', 'failed')]}")
+
+
+def consistent(settings: Settings, chroma) -> int:
+    """Chunks in the vector store == chunks in the lexical index == the documents' chunk counts; returns it."""
+    catalog = open_catalog(settings)
+    lexical = [c.id for c in catalog.lexical.chunks("default")]
+    vectors = chroma()
+    recorded = sum(d.chunks for d in catalog.list("default"))
+    catalog.close()
+    assert len(vectors) == len(set(vectors)) == len(lexical) == len(set(lexical)) == recorded
+    assert set(vectors) == set(lexical)
+    return recorded
+
+
+def test_api_killed_during_uploads_loses_no_acknowledged_document(tmp_path):
+    data_dir, port = tmp_path / "store", free_port()
+    url = f"http://127.0.0.1:{port}"
+    log = open(tmp_path / "serve.log", "w")
+    process = serve(data_dir, port, log)
+    acknowledged: dict[str, str] = {}  # document id -> job id
+    stop = threading.Event()
+
+    def upload_until_killed():
+        for i in range(200):
+            if stop.is_set():
+                return
+            try:
+                r = httpx.post(f"{url}/documents", files=[("files", (f"depot-{i:03d}.txt", document(i)))], timeout=30)
+            except httpx.HTTPError:
+                return  # the server is gone: this one was not acknowledged
+            if r.status_code == 202:
+                acknowledged[r.json()["documents"][0]["document_id"]] = r.json()["job_id"]
+
+    uploader = threading.Thread(target=upload_until_killed)
+    uploader.start()
+    deadline = time.monotonic() + 60
+    while len(acknowledged) < 6 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)  # in the middle of uploads, and of the jobs ingesting them
+    process.wait()
+    stop.set()
+    uploader.join()
+    assert len(acknowledged) >= 6
+
+    process = serve(data_dir, port, log)  # the same data directory, as a restart would
+    try:
+        states = settle(url, sorted(set(acknowledged.values())))
+        assert {s["status"] for s in states.values()} == {"done"}, states
+        time.sleep(4)  # one sweep past a lease: an upload cut before its job was queued is removed
+        documents = {d["id"]: d for d in httpx.get(f"{url}/documents").json()}
+        assert set(acknowledged) <= set(documents)
+        assert {d["status"] for d in documents.values()} == {"ingested"}, documents
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+
+    import chromadb
+
+    settings = Settings(_env_file=None, data_dir=data_dir)
+    store = chromadb.PersistentClient(path=str(data_dir / "chroma"))
+    chunks = consistent(settings, lambda: store.get_collection("rag_default").get(include=[])["ids"])
+    assert chunks >= len(acknowledged)
+
+
+def test_chroma_server_away_then_back(tmp_path):
+    chroma_port, port = free_port(), free_port()
+    url = f"http://127.0.0.1:{port}"
+    chroma = start_chroma(tmp_path / "chroma", chroma_port)
+    log = open(tmp_path / "serve.log", "w")
+    process = serve(tmp_path / "store", port, log, RAG_CHROMA_HOST="127.0.0.1", RAG_CHROMA_PORT=str(chroma_port))
+    try:
+        first = httpx.post(f"{url}/documents", files=[("files", ("depot-1.txt", document(1)))], timeout=30).json()
+        settle(url, [first["job_id"]])
+
+        chroma.send_signal(signal.SIGKILL)
+        chroma.wait()
+        asked = httpx.post(f"{url}/chat", json={"question": "Who is the keeper of depot 1?"}, timeout=60)
+        assert asked.status_code == 503 and asked.json()["error"] == "BackendUnavailable"
+        assert "Chroma" in asked.json()["detail"]
+        health = httpx.get(f"{url}/health", timeout=30)
+        assert health.status_code == 503 and "the vector store cannot be reached" in health.json()["problems"]
+        second = httpx.post(f"{url}/documents", files=[("files", ("depot-2.txt", document(2)))], timeout=30)
+        assert second.status_code == 202  # kept, and its job retries until the store is back
+        time.sleep(2)
+        assert httpx.get(f"{url}/jobs/{second.json()['job_id']}").json()["status"] in ("queued", "running")
+
+        chroma = start_chroma(tmp_path / "chroma", chroma_port)  # back, with its data: no manual step
+        state = settle(url, [second.json()["job_id"]], timeout=120)[second.json()["job_id"]]
+        assert state["status"] == "done" and state["attempts"] >= 2, state
+        answer = httpx.post(f"{url}/chat", json={"question": "Who is the keeper of depot 2?"}, timeout=60)
+        assert answer.status_code == 200 and answer.json()["citations"][0]["name"] == "depot-2.txt"
+        assert httpx.get(f"{url}/health", timeout=30).status_code == 200
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+        chroma.terminate()
+        chroma.wait(timeout=30)
+
+    import chromadb
+
+    settings = Settings(_env_file=None, data_dir=tmp_path / "store")
+    chroma = start_chroma(tmp_path / "chroma", chroma_port)
+    try:
+        client = chromadb.HttpClient(host="127.0.0.1", port=chroma_port)
+        consistent(settings, lambda: client.get_collection("rag_default").get(include=[])["ids"])
+    finally:
+        chroma.terminate()
+        chroma.wait(timeout=30)

@@ -1,5 +1,7 @@
 """A GGUF model in this process through llama-cpp-python (pinned exactly: this uses its private state)."""
 
+import contextlib
+import re
 import threading
 import time
 
@@ -58,9 +60,18 @@ class LlamaCppLLM:
         self._formatter = Jinja2ChatFormatter(
             template=template, eos_token=text(eos) if eos != -1 else "", bos_token=text(bos) if bos != -1 else "",
         )
+        self._controls = _control_texts(self._llama._model)  # noqa: SLF001
+
+    def _format(self, messages: Messages):
+        """The prompt in the model's template. A message's text never becomes the template's control tokens:
+        the prompt is read with them (special=True), so a document holding "<|im_end|><|im_start|>system"
+        would otherwise close the turn its text is in and open one of its own."""
+        if self._controls is not None:
+            messages = [{**m, "content": self._controls.sub(_defang, m["content"])} for m in messages]
+        return self._formatter(messages=messages)
 
     def _tokens(self, messages: Messages) -> tuple[list[int], list[str]]:
-        formatted = self._formatter(messages=messages)
+        formatted = self._format(messages)
         tokens = self._llama.tokenize(formatted.prompt.encode("utf-8"), add_bos=False, special=True)
         stop = formatted.stop if isinstance(formatted.stop, list) else [formatted.stop] if formatted.stop else []
         return tokens, stop
@@ -156,7 +167,7 @@ class LlamaCppLLM:
         tokens, _ = self._tokens(messages)
         self._fits(tokens, 1)
         llama = self._llama
-        formatted = self._formatter(messages=messages).prompt
+        formatted = self._format(messages).prompt
         at = formatted.rfind(text)
         if not text or at < 0:
             return None
@@ -191,3 +202,22 @@ class LlamaCppLLM:
             llama.n_tokens = len(tokens)
             llama._requires_eval = False  # noqa: SLF001 - the last position's logits are live, as after eval()
         return float(np.mean(scores))
+
+
+def _control_texts(model) -> "re.Pattern | None":
+    """A pattern matching the text of every control token (<|im_start|>, <|eot_id|>, </s> ...) of the model."""
+    import llama_cpp
+
+    texts = set()
+    for token in range(model.n_vocab()):
+        if model.token_get_attr(token) & llama_cpp.LLAMA_TOKEN_ATTR_CONTROL:
+            with contextlib.suppress(UnicodeDecodeError):
+                if len(found := model.token_get_text(token)) > 1:
+                    texts.add(found)
+    return re.compile("|".join(map(re.escape, sorted(texts, key=len, reverse=True)))) if texts else None
+
+
+def _defang(match: "re.Match") -> str:
+    """The same characters to read, split by a zero-width space: no longer the control token."""
+    text = match.group(0)
+    return text[0] + "\u200b" + text[1:]

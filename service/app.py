@@ -6,15 +6,16 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi_offline import FastAPIOffline
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from starlette.exceptions import HTTPException
 
 from rag.errors import BackendUnavailable, RagError
 from service.container import Services
+from service.auth import GateKeeper
 from service.deps import client_of
 from service.limits import BodyLimit
 from service.metrics import timed
-from service.openai_api import error_body
+from service.errors import error_response, rag_error_response
 from service.routes import chat, collections, documents, health, v1
 
 log = logging.getLogger(__name__)
@@ -66,6 +67,7 @@ def create_app(services: Services, warm_up: bool = False) -> FastAPI:
     app.state.services = services
     for module in (documents, collections, chat, health, v1):
         app.include_router(module.router)
+    app.add_middleware(GateKeeper, gate=services.gate)  # inside the metrics: refused requests are counted
     app.middleware("http")(timed(services.metrics))
     mb = 2**20
     app.add_middleware(BodyLimit, upload_bytes=int(services.settings.max_upload_mb * mb),
@@ -83,29 +85,17 @@ def create_app(services: Services, warm_up: bool = False) -> FastAPI:
         services.gate.admin(request.headers.get("authorization"), client_of(request))
         return Response(generate_latest(services.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
-    # The one table from errors to responses: ours are {error, detail}; under /v1, OpenAI's shape.
-    def error(request: Request, status: int, name: str, detail, headers=None) -> JSONResponse:
-        if request.url.path.startswith("/v1/"):
-            message = detail if isinstance(detail, str) else "; ".join(
-                f"{'.'.join(map(str, d['loc']))}: {d['msg']}" for d in detail)
-            status = 400 if status == 422 else status  # OpenAI says 400 for a malformed request
-            return JSONResponse(error_body(status, message, name), status_code=status, headers=headers)
-        return JSONResponse({"error": name, "detail": detail}, status_code=status, headers=headers)
-
     @app.exception_handler(RagError)
     async def rag_error(request: Request, exc: RagError):
-        headers = dict(getattr(exc, "headers", None) or {})
-        if after := getattr(exc, "retry_after", None):
-            headers["Retry-After"] = str(max(1, round(after)))
-        return error(request, exc.status_code, getattr(exc, "code", type(exc).__name__), str(exc), headers or None)
+        return rag_error_response(request.url.path, exc)
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError):
         detail = [{"loc": e["loc"], "msg": e["msg"]} for e in exc.errors()]
-        return error(request, 422, "ValidationError", detail)
+        return error_response(request.url.path, 422, "ValidationError", detail)
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException):
-        return error(request, exc.status_code, "HTTPError", exc.detail)
+        return error_response(request.url.path, exc.status_code, "HTTPError", exc.detail)
 
     return app

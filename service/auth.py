@@ -11,6 +11,9 @@ from rag.tenants import DEFAULT
 
 log = logging.getLogger(__name__)
 CHAT_PATHS = ("/chat", "/v1/chat/completions")
+# Everything that reads or writes documents. /health answers everyone (less without a key), /metrics checks
+# for an admin key itself, the docs pages and the schema are public.
+GUARDED = ("/documents", "/jobs", "/collections", "/chat", "/v1/")
 
 
 @dataclass
@@ -90,3 +93,31 @@ class Gate:
         else:
             log.warning("auth is off: no API key exists, so anyone who can reach this port can read and delete every "
                         "document. `rag keys create TENANT` makes a key and turns it on")
+
+
+class GateKeeper:
+    """Pure ASGI middleware: the caller admitted (key, tenant, rate limit) before any body is read, so that
+    an unauthenticated client cannot make the service spool a 200 MB upload before its 401."""
+
+    def __init__(self, app, gate: Gate):
+        self.app = app
+        self.gate = gate
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http" or not scope["path"].startswith(GUARDED):
+            return await self.app(scope, receive, send)
+        from starlette.concurrency import run_in_threadpool
+
+        from rag.errors import RagError
+        from service.errors import rag_error_response
+
+        headers = dict(scope["headers"])
+        authorization = headers.get(b"authorization", b"").decode("latin-1") or None
+        client = scope["client"][0] if scope.get("client") else "unknown"
+        try:
+            caller = await run_in_threadpool(self.gate.admit, authorization, client, scope["path"])
+        except RagError as e:  # 401, 429, or 503 when the catalog is away
+            return await rag_error_response(scope["path"], e)(scope, receive, send)
+        state = scope.setdefault("state", {})
+        state["caller"], state["tenant"] = caller, caller.tenant  # the tenant: for the metrics' labels
+        await self.app(scope, receive, send)

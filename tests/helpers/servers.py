@@ -42,6 +42,19 @@ def start_chroma(path, port) -> subprocess.Popen:
     return process
 
 
+def start_service(data_dir, port: int, log, **env) -> subprocess.Popen:
+    """`rag serve` as a process (the fake LLM unless env says otherwise), up and answering /health."""
+    import os
+
+    from tests.conftest import ROOT
+
+    environment = {**os.environ, "RAG_LLM_BACKEND": "fake", "RAG_DATA_DIR": str(data_dir), **env}
+    process = subprocess.Popen([sys.executable, "-m", "service", "serve", "--port", str(port)], cwd=ROOT,
+                               env=environment, stdout=log, stderr=log)
+    wait_until_up(process, f"http://127.0.0.1:{port}/health", "rag serve", timeout=120)
+    return process
+
+
 def smollm2_path():
     from rag.models import BUNDLED, locate
 

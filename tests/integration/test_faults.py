@@ -2,10 +2,8 @@
 Chroma server going away and coming back. Afterwards every acknowledged document is ingested, none is left
 in a non-final state, and the catalog, the vector store and the lexical index hold exactly the same chunks."""
 
-import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 
@@ -14,20 +12,15 @@ import pytest
 
 from rag.catalog import open_catalog
 from rag.settings import Settings
-from tests.conftest import ROOT
-from tests.helpers.servers import free_port, start_chroma, wait_until_up
+from tests.helpers.servers import free_port, start_chroma, start_service
 
 pytestmark = pytest.mark.integration
-FAST = {"RAG_LLM_BACKEND": "fake", "RAG_JOB_LEASE_S": "3", "RAG_JOB_RETRY_DELAY_S": "1", "RAG_JOB_RETRIES": "6",
-        "RAG_RATE_LIMIT": "", "RAG_CHAT_RATE_LIMIT": ""}
+FAST = {"RAG_JOB_LEASE_S": "3", "RAG_JOB_RETRY_DELAY_S": "1", "RAG_JOB_RETRIES": "6", "RAG_RATE_LIMIT": "",
+        "RAG_CHAT_RATE_LIMIT": ""}
 
 
 def serve(data_dir, port, log, **env) -> subprocess.Popen:
-    environment = {**os.environ, **FAST, "RAG_DATA_DIR": str(data_dir), **env}
-    process = subprocess.Popen([sys.executable, "-m", "service", "serve", "--port", str(port)], cwd=ROOT,
-                               env=environment, stdout=log, stderr=log)
-    wait_until_up(process, f"http://127.0.0.1:{port}/health", "rag serve", timeout=120)
-    return process
+    return start_service(data_dir, port, log, **FAST, **env)
 
 
 def document(i: int) -> bytes:

@@ -216,3 +216,25 @@ def test_keys_commands_while_the_service_runs(client, settings):
     assert client.get("/documents", headers=as_key(key)).status_code == 401
     bad = subprocess.run([*rag, "keys", "create", "../x"], env=env, capture_output=True, text=True, cwd=ROOT)
     assert bad.returncode == 2 and "invalid tenant" in bad.stderr
+
+
+def test_without_a_key_no_body_is_read(tmp_path):
+    """An upload without a key is refused before its body is read: nobody can make the service spool
+    hundreds of megabytes only to be told 401. The client sends 1 MB of a declared 100 MB and waits."""
+    import socket
+
+    from tests.helpers.servers import free_port, start_service
+
+    port = free_port()
+    process = start_service(tmp_path / "store", port, open(tmp_path / "serve.log", "w"), RAG_AUTH="on",
+                            RAG_MAX_UPLOAD_MB="200")
+    try:
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            s.sendall(b"POST /documents HTTP/1.1\r\nHost: x\r\nContent-Type: multipart/form-data; boundary=b\r\n"
+                      b"Content-Length: 104857600\r\n\r\n--b\r\nContent-Disposition: form-data; name=\"files\"; "
+                      b"filename=\"big.txt\"\r\nContent-Type: text/plain\r\n\r\n" + b"x" * 2**20)
+            reply = s.recv(4096).decode("latin-1")  # a timeout here: the service waits for the rest of the body
+        assert reply.startswith("HTTP/1.1 401") and '"error":"Unauthorized"' in reply
+    finally:
+        process.terminate()
+        process.wait(timeout=30)

@@ -9,13 +9,16 @@ run: setup
 setup:
 	scripts/setup.sh
 
-# The default test suite (unit + integration with the real model, store and SmolLM2); slow tests excluded.
+# The default test suite (unit + integration with the real model, store and SmolLM2, the web page in Debian's
+# chromium); slow tests excluded.
 test:
 	scripts/setup.sh smollm2-135m
+	scripts/chromium.sh
 	.venv/bin/python -m pytest -m "not slow"
 
 test-all:
 	scripts/setup.sh
+	scripts/chromium.sh
 	.venv/bin/python -m pytest
 
 # The speed benchmarks, with LangChain's recipe (the bench extra) beside ours; docs/BENCHMARKS.md has the rest.

@@ -196,7 +196,7 @@ class Ingestor:
         for job, loaded, chunks in batch:
             doc_vectors = vectors[at : at + len(chunks)]
             at += len(chunks)
-            self._write(job, loaded.type, collection, chunks, doc_vectors)
+            self._write(job, loaded, collection, chunks, doc_vectors)
             outcome = "replaced" if job.replacing else "ingested"
             log.info("%s document_id=%s source=%s chunks=%d", outcome, job.document_id, job.source, len(chunks))
             note = "; ".join(filter(None, [job.note, loaded.note]))
@@ -211,14 +211,15 @@ class Ingestor:
             title = title[: len(title) * 3 // 4]
         return f"{title}\n{chunk.text}" if title else chunk.text
 
-    def _write(self, job: Job, kind: str, collection: str, chunks: list[Chunk], vectors: np.ndarray) -> None:
+    def _write(self, job: Job, loaded: Loaded, collection: str, chunks: list[Chunk], vectors: np.ndarray) -> None:
         # Vectors first, catalog last: a run killed in between leaves the catalog saying "redo", and the redo
         # replaces every vector of the document (its chunk ids are the same), so none is left over.
         self.store.delete_document(collection, job.document_id)
         if chunks:
             self.store.add(chunks, vectors)
         doc = {"id": job.document_id, "collection": collection, "source": job.source, "location": job.location,
-               "sha256": job.sha256, "size": job.size, "type": kind, "chunking": self.chunking}
+               "sha256": job.sha256, "size": job.size, "type": loaded.type, "chunking": self.chunking,
+               "pages": max((s.page or 0 for s in loaded.sections), default=0) or None}
         self.catalog.record_ingested(doc, chunks, [_title(c) for c in chunks], Path(job.source).stem)
 
     def _duplicate(self, doc_id, collection, source, sha256, size, original) -> FileReport:

@@ -16,7 +16,7 @@ from service.deps import client_of
 from service.limits import BodyLimit
 from service.metrics import timed
 from service.errors import error_response, rag_error_response
-from service.routes import chat, collections, documents, health, v1
+from service.routes import chat, collections, documents, health, v1, web
 
 log = logging.getLogger(__name__)
 SLOW_READ_S = 4.0  # reading the context takes longer than a short answer should
@@ -55,6 +55,8 @@ def create_app(services: Services, warm_up: bool = False) -> FastAPI:
         services.gate.announce()
         if warm_up:
             warm_up_answers(services.answers)  # a local model that cannot load fails here, at start
+        if url := getattr(app.state, "url", None):  # `rag serve`: where people open it
+            logging.getLogger("uvicorn.error").info("ready: open %s in a browser (the API's docs: %sdocs)", url, url)
         yield
         services.jobs.stop()
 
@@ -65,8 +67,9 @@ def create_app(services: Services, warm_up: bool = False) -> FastAPI:
         lifespan=lifespan,
     )
     app.state.services = services
-    for module in (documents, collections, chat, health, v1):
+    for module in (documents, collections, chat, health, v1, web):
         app.include_router(module.router)
+    app.mount("/web", web.assets, name="web")
     app.add_middleware(GateKeeper, gate=services.gate)  # inside the metrics: refused requests are counted
     app.middleware("http")(timed(services.metrics))
     mb = 2**20

@@ -43,6 +43,8 @@ def serve(
     try:
         with store_lock(settings, f"rag serve at http://{host}:{port}"):
             api = create_app(build_services(settings), warm_up=True)
+            shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+            api.state.url = f"http://{shown}:{port}/"
             uvicorn.run(api, host=host, port=port, log_level="info")
     except RagError as e:
         fail(str(e))

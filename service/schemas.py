@@ -84,6 +84,7 @@ class DocumentOut(BaseModel):
     status: str
     error: str | None
     chunks: int
+    pages: int | None = Field(None, description="a PDF's pages")
     duplicate_of: str | None
     created_at: str
     updated_at: str

@@ -67,6 +67,8 @@ def _migrate_sqlite(conn) -> None:
     columns = {c["name"] for c in inspect(conn).get_columns("documents")}
     if "chunking" not in columns:
         conn.execute(text("ALTER TABLE documents ADD COLUMN chunking TEXT"))
+    if "pages" not in columns:
+        conn.execute(text("ALTER TABLE documents ADD COLUMN pages INTEGER"))
     if "location" not in columns:
         conn.execute(text("ALTER TABLE documents ADD COLUMN location TEXT"))
         # Documents named by their absolute path were read from there.
@@ -79,6 +81,7 @@ def _postgres(url: str) -> SqlCatalog:
     with engine.begin() as conn:
         conn.execute(text("SELECT pg_advisory_xact_lock(7243)"))  # replicas starting together create tables once
         tables.metadata.create_all(conn)
+        conn.execute(text("ALTER TABLE documents ADD COLUMN IF NOT EXISTS pages INTEGER"))  # made before it existed
         lexical.create(conn)
     catalog = SqlCatalog(engine, lexical)
     catalog.adopt_collections()

@@ -32,6 +32,7 @@ class Document:
     updated_at: str
     chunking: str | None = None
     location: str | None = None
+    pages: int | None = None
 
 
 @dataclass

@@ -20,6 +20,7 @@ documents = Table(
     Column("created_at", String, nullable=False),
     Column("updated_at", String, nullable=False),
     Column("chunking", String),  # how its chunks were made: another way re-ingests it
+    Column("pages", Integer),  # a PDF's pages; None for other types
     Index("documents_by_collection", "collection", "source"),
     Index("documents_by_sha", "collection", "sha256"),
 )

@@ -60,7 +60,7 @@ def test_upload_ingest_chat_cite_delete(client, fake_llm):
 
     pdf_id = body["documents"][1]["document_id"]
     doc = client.get(f"/documents/{pdf_id}").json()
-    assert doc["status"] == "ingested" and doc["chunks"] >= 2 and doc["type"] == "pdf"
+    assert doc["status"] == "ingested" and doc["chunks"] >= 2 and doc["type"] == "pdf" and doc["pages"] == 2
     assert len(client.get("/documents").json()) == 2
 
     fake_llm.enqueue("45 euros for domestic trips [1]")

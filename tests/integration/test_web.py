@@ -1,8 +1,8 @@
 """The web page end to end in headless Chromium (Debian's, driven by Playwright; never a downloaded browser)
 against `rag serve` as a process with SmolLM2: upload a PDF, watch it become ingested, ask, see the sources
-while the model reads and a cited answer, open a citation, ask a follow-up, ask what the documents do not
-answer and see the refusal, delete the document; then an API key, once auth is on. A screenshot of every
-step, at desktop and phone width, goes to test-artifacts/web/."""
+while the model reads and a cited answer, open a citation, ask a follow-up, see an answer come from the
+cache, ask what the documents do not answer and see the refusal, delete the document; then an API key, once
+auth is on. A screenshot of every step, at desktop and phone width, goes to test-artifacts/web/."""
 
 import os
 import shutil
@@ -28,7 +28,7 @@ def service(tmp_path_factory):
     scratch = tmp_path_factory.mktemp("web")
     port = free_port()
     process = start_service(scratch / "store", port, open(scratch / "serve.log", "w"), RAG_LLM_BACKEND="llamacpp",
-                            RAG_LLM_MODEL="smollm2-135m", RAG_REFUSAL_THRESHOLD="1", RAG_CACHE="false")
+                            RAG_LLM_MODEL="smollm2-135m", RAG_REFUSAL_THRESHOLD="1")
     try:
         yield f"http://127.0.0.1:{port}", scratch / "store", scratch / "serve.log"
     finally:
@@ -106,6 +106,12 @@ def test_upload_ask_cite_refuse_delete(service, browser, width):
 
     ask(page, "And for trips abroad?")
     assert [m["role"] for m in sent[-1]["messages"]] == ["user", "assistant", "user"]  # one conversation
+
+    page.get_by_role("button", name="New conversation").click()
+    expect(page.locator("#conversation li")).to_have_count(0)
+    again = ask(page, "What is the daily meal allowance for domestic trips?")
+    assert [m["role"] for m in sent[-1]["messages"]] == ["user"]
+    expect(again.locator(".badge")).to_have_text("From the answer cache")
 
     refused = ask(page, "Who won the football World Cup in 1986?")
     expect(refused.locator(".mark")).to_have_text("Not found in your documents")

@@ -1,9 +1,11 @@
-"""Faults against the real service as a process: the API killed (SIGKILL) while uploads arrive, and the
-Chroma server going away and coming back. Afterwards every acknowledged document is ingested, none is left
+"""Faults against the real service as a process: the API killed (SIGKILL) while uploads arrive, the Chroma
+server going away and coming back, and Redis (the scaled topology's queue) going away and coming back. Afterwards every acknowledged document is ingested, none is left
 in a non-final state, and the catalog, the vector store and the lexical index hold exactly the same chunks."""
 
+import os
 import signal
 import subprocess
+import sys
 import threading
 import time
 
@@ -12,6 +14,7 @@ import pytest
 
 from rag.catalog import open_catalog
 from rag.settings import Settings
+from tests.conftest import ROOT
 from tests.helpers.servers import free_port, start_chroma, start_service
 
 pytestmark = pytest.mark.integration
@@ -145,3 +148,55 @@ def test_chroma_server_away_then_back(tmp_path):
     finally:
         chroma.terminate()
         chroma.wait(timeout=30)
+
+
+def start_redis(port: int, folder) -> subprocess.Popen:
+    """A Redis of this test's own (the machine's is shared): it can be stopped and started again."""
+    process = subprocess.Popen(["redis-server", "--port", str(port), "--save", "", "--appendonly", "no",
+                                "--dir", str(folder)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    import redis
+
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            redis.Redis(port=port, socket_timeout=1).ping()
+            return process
+        except redis.exceptions.ConnectionError:
+            time.sleep(0.1)
+    raise AssertionError("redis-server did not start")
+
+
+def test_redis_away_then_back(tmp_path):
+    """The scaled topology's queue: with Redis gone an upload is a 503 that leaves nothing pending; with Redis
+    back, the API and the worker carry on without a restart."""
+    chroma_port, redis_port, port = free_port(), free_port(), free_port()
+    url = f"http://127.0.0.1:{port}"
+    chroma = start_chroma(tmp_path / "chroma", chroma_port)
+    redis_server = start_redis(redis_port, tmp_path)
+    shared = {**FAST, "RAG_CHROMA_HOST": "127.0.0.1", "RAG_CHROMA_PORT": str(chroma_port),
+              "RAG_REDIS_URL": f"redis://127.0.0.1:{redis_port}/0", "RAG_CATALOG_URL": f"sqlite:///{tmp_path}/cat.db"}
+    log = open(tmp_path / "logs.txt", "w")
+    api = start_service(tmp_path / "api", port, log, **shared)
+    worker = subprocess.Popen([sys.executable, "-m", "ingest", "worker"], cwd=ROOT, stdout=log, stderr=log,
+                              env={**os.environ, **shared, "RAG_LLM_BACKEND": "fake", "RAG_DATA_DIR": str(tmp_path / "w")})
+    try:
+        first = httpx.post(f"{url}/documents", files=[("files", ("depot-1.txt", document(1)))], timeout=30)
+        assert first.status_code == 202, first.text
+        settle(url, [first.json()["job_id"]])
+
+        redis_server.terminate()
+        redis_server.wait()
+        refused = httpx.post(f"{url}/documents", files=[("files", ("depot-2.txt", document(2)))], timeout=60)
+        assert refused.status_code == 503 and "the job queue is unreachable" in refused.json()["detail"]
+        assert "the job queue cannot be reached" in httpx.get(f"{url}/health", timeout=30).json()["problems"]
+        assert [d["name"] for d in httpx.get(f"{url}/documents").json()] == ["depot-1.txt"]  # nothing pending
+
+        redis_server = start_redis(redis_port, tmp_path)  # back (empty: it keeps nothing on disk)
+        again = httpx.post(f"{url}/documents", files=[("files", ("depot-2.txt", document(2)))], timeout=30)
+        assert again.status_code == 202, again.text
+        assert settle(url, [again.json()["job_id"]])[again.json()["job_id"]]["status"] == "done"
+        assert httpx.get(f"{url}/health", timeout=30).status_code == 200
+    finally:
+        for process in (worker, api, chroma, redis_server):
+            process.terminate()
+            process.wait(timeout=30)

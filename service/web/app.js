@@ -115,7 +115,8 @@ async function loadDocuments() {
   const documents = await api(`/documents?collection=${encodeURIComponent(state.collection)}`);
   const rows = documents.map((d) => element("tr", { "data-id": d.id },
     element("td", {}, d.name),
-    element("td", { class: `status ${d.status}`, title: d.error || "" }, d.status + (d.error ? `: ${d.error}` : "")),
+    element("td", { class: `status ${d.status}`, title: d.error || "" }, d.status,
+            d.error ? element("small", { class: "reason" }, d.error) : null),
     element("td", {}, d.pages == null ? "–" : String(d.pages)),
     element("td", {}, String(d.chunks)),
     element("td", {}, element("button", { type: "button", "aria-label": `Delete ${d.name}`,

@@ -83,6 +83,9 @@ def test_upload_ask_cite_refuse_delete(service, browser, width):
     expect(row.locator("td").nth(1)).to_have_text("ingested")
     expect(row.locator("td").nth(2)).to_have_text("2")  # pages
     assert int(row.locator("td").nth(3).inner_text()) >= 2  # chunks
+    page.locator("#files").set_input_files({"name": "broken.pdf", "mimeType": "application/pdf",
+                                            "buffer": b"%PDF-1.4 this is not really a PDF"})
+    expect(page.locator("#uploads .upload-status").last).to_contain_text("failed: ", timeout=60_000)
     shot("2-ingested")
 
     page.evaluate("""() => { window.seen = []; new MutationObserver(() => {
@@ -117,9 +120,18 @@ def test_upload_ask_cite_refuse_delete(service, browser, width):
     expect(refused.locator(".mark")).to_have_text("Not found in your documents")
     shot("5-refused")
 
+    page.get_by_label("Question").focus()  # keyboard: the question, then Send, then New conversation
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="Send")).to_be_focused()
+    page.keyboard.press("Tab")
+    expect(page.get_by_role("button", name="New conversation")).to_be_focused()
+
     row.get_by_role("button", name=f"Delete {PDF.name}").click()
-    expect(page.locator("#no-documents")).to_be_visible()
+    expect(row).to_have_count(0)
     shot("6-deleted")
+    page.get_by_role("button", name="Delete", exact=True).click()  # the collection
+    expect(page.get_by_label("Collection", exact=True)).to_have_value("default")
+    assert f"policies-{width}" not in page.get_by_label("Collection", exact=True).inner_text()
     page.close()
 
 

@@ -1,6 +1,7 @@
 """Labeled question sets: the documented JSONL format, and adapters for the sets in shared/eval."""
 
 import csv
+import hashlib
 import fnmatch
 import json
 import random
@@ -27,6 +28,15 @@ class Dataset:
     documents: list[Path]  # files to ingest
     root: Path | None = None  # document names are relative to this folder (default: file names)
     answer_kind: str = "short"  # short (extractive: EM/F1 and answer-recall apply) | long
+    source: Path | None = None  # the file the questions come from: the eval store is keyed by its path and content
+
+    @property
+    def key(self) -> str:
+        """Its name, path and content: two datasets both named questions.jsonl never share a store."""
+        if self.source is None:
+            return self.name
+        digest = hashlib.sha256(str(self.source.resolve()).encode() + b"\0" + self.source.read_bytes()).hexdigest()
+        return f"{self.name}-{digest[:8]}"
 
     def document_name(self, source: str) -> str:
         path = Path(source)
@@ -37,8 +47,13 @@ class Dataset:
         return path.name
 
     def is_gold(self, question: Question, source: str) -> bool:
-        name = self.document_name(source)
-        return any(fnmatch.fnmatch(name, pattern) or name == pattern for pattern in question.documents)
+        return bool(self.gold_in(question, [source]))
+
+    def gold_in(self, question: Question, sources: list[str]) -> set[str]:
+        """The question's gold documents (names or globs) that these sources are."""
+        names = [self.document_name(s) for s in sources]
+        return {pattern for pattern in question.documents
+                if any(fnmatch.fnmatch(name, pattern) or name == pattern for name in names)}
 
 
 def sample(questions: list[Question], limit: int | None, seed: int = 0) -> list[Question]:
@@ -71,7 +86,8 @@ def load_jsonl(path: Path, documents: Path | None = None) -> Dataset:
             raise RagError(f"{path}:{n}: not a question record ({e})") from e
     files = sorted(p for p in folder.rglob("*") if p.is_file() and not p.name.startswith("."))
     long_answers = sum(len(a.split()) > 12 for q in questions for a in q.answers) > len(questions) / 2
-    return Dataset(path.stem, questions, files, root=folder, answer_kind="long" if long_answers else "short")
+    return Dataset(path.stem, questions, files, root=folder, answer_kind="long" if long_answers else "short",
+                   source=path)
 
 
 def load_squad(base: Path = SHARED_EVAL, workdir: Path | None = None) -> Dataset:
@@ -91,7 +107,7 @@ def load_squad(base: Path = SHARED_EVAL, workdir: Path | None = None) -> Dataset
             for qa in paragraph["qas"]:
                 answers = list(dict.fromkeys(a["text"] for a in qa["answers"]))
                 questions.append(Question(qa["question"], answers, [name], bool(qa.get("is_impossible"))))
-    return Dataset("squad", questions, files)
+    return Dataset("squad", questions, files, source=base / "squad_v2_dev" / "data" / "dev-v2.0.json")
 
 
 def load_docugami(base: Path = SHARED_EVAL) -> Dataset:
@@ -101,7 +117,8 @@ def load_docugami(base: Path = SHARED_EVAL) -> Dataset:
         for row in csv.DictReader(f):
             globs = [g.strip() for g in row["Source Docs"].split(",") if g.strip()]
             questions.append(Question(row["Question"], [row["Answer"]], [g if g.endswith("*") else g + "*" for g in globs]))
-    return Dataset("docugami", questions, sorted((root / "docs").glob("*.pdf")), answer_kind="long")
+    return Dataset("docugami", questions, sorted((root / "docs").glob("*.pdf")), answer_kind="long",
+                   source=root / "qna_data.csv")
 
 
 def load_cmu(base: Path = SHARED_EVAL) -> Dataset:
@@ -121,17 +138,65 @@ def load_cmu(base: Path = SHARED_EVAL) -> Dataset:
     for q in questions:
         q.unanswerable = not q.answers
     files = sorted({root / "data" / d for q in questions for d in q.documents if (root / "data" / d).exists()})
-    return Dataset("cmu", questions, files, root=root / "data")
+    return Dataset("cmu", questions, files, root=root / "data", source=root / "question_answer_pairs.txt")
 
 
-BUILT_IN = {"squad": load_squad, "docugami": load_docugami, "cmu": load_cmu}
+def load_aragog(base: Path = SHARED_EVAL) -> Dataset:
+    """ARAGOG: questions over 15 arXiv PDFs, 1-3 sentence reference answers, one gold PDF each; questions
+    whose PDF is missing from the source (glm_130b.pdf) are left out."""
+    root = base / "aragog"
+    data = json.loads((root / "eval_questions_relevant_doc.json").read_text())
+    papers = root / "papers"
+    questions = [Question(q, [truth], [path]) for q, truth, path in
+                 zip(data["questions"], data["ground_truths"], data["filepaths"]) if (papers / path).exists()]
+    return Dataset("aragog", questions, sorted(papers.glob("*.pdf")), answer_kind="long",
+                   source=root / "eval_questions_relevant_doc.json")
+
+
+def load_hotpotqa(base: Path = SHARED_EVAL, workdir: Path | None = None) -> Dataset:
+    """HotpotQA dev, distractor setting, 100 questions: every paragraph of their contexts becomes a text
+    document named by its title (991 in all, pooled); a question's gold documents are the two paragraphs its
+    supporting facts come from, and most questions need both."""
+    source = base / "hotpotqa_dev100" / "hotpot_dev_distractor_v1.json"
+    rows = json.loads(source.read_text())
+    folder = (workdir or Path("/tmp")) / "hotpotqa-docs"
+    folder.mkdir(parents=True, exist_ok=True)
+    names: dict[str, str] = {}  # title -> file name, unique ("Romeo + Juliet" and "Romeo × Juliet" are two)
+    files = []
+    for row in rows:
+        for title, sentences in zip(row["context"]["title"], row["context"]["sentences"]):
+            if title in names:
+                continue
+            name = _file_name(title)
+            if name + ".txt" in names.values():
+                name += f" ({hashlib.sha256(title.encode()).hexdigest()[:6]})"
+            names[title] = name + ".txt"
+            path = folder / names[title]
+            text = title + "\n\n" + "".join(sentences).strip() + "\n"
+            if not path.exists() or path.read_text() != text:
+                path.write_text(text)
+            files.append(path)
+    questions = [Question(row["question"], [row["answer"]],
+                          list(dict.fromkeys(names[t] for t in row["supporting_facts"]["title"]))) for row in rows]
+    return Dataset("hotpotqa", questions, sorted(files), source=source)
+
+
+def _file_name(title: str) -> str:
+    return "".join(c if c.isalnum() or c in " -_.,()'" else "_" for c in title).strip(" .")[:150] or "untitled"
+
+
+BUILT_IN = {"squad": load_squad, "docugami": load_docugami, "cmu": load_cmu, "aragog": load_aragog,
+            "hotpotqa": load_hotpotqa}
+WRITES_DOCUMENTS = {"squad", "hotpotqa"}  # their documents are made from the data, in workdir
 
 
 def load_dataset(name_or_path: str, documents: Path | None = None, workdir: Path | None = None) -> Dataset:
     if name_or_path in BUILT_IN:
         if not SHARED_EVAL.is_dir():
             raise RagError(f"the built-in sets are read from {SHARED_EVAL}, which is missing")
-        return load_squad(workdir=workdir) if name_or_path == "squad" else BUILT_IN[name_or_path]()
+        if name_or_path in WRITES_DOCUMENTS:
+            return BUILT_IN[name_or_path](workdir=workdir)
+        return BUILT_IN[name_or_path]()
     path = Path(name_or_path)
     if not path.is_file():
         raise RagError(f"no dataset {name_or_path!r}: give a JSONL file or one of {', '.join(BUILT_IN)}")

@@ -18,6 +18,7 @@ class Row:
     style: str = "short"
     answer_hit: bool | None = None
     doc_hit: bool | None = None
+    all_docs_hit: bool | None = None  # every gold document in the context (questions with several, e.g. HotpotQA)
     reciprocal_rank: float = 0.0
     retrieval_s: float = 0.0
     context_chars: int = 0
@@ -56,6 +57,7 @@ class Result:
             "interrupted": self.interrupted,
             "answer_recall": _share(r.answer_hit for r in answerable if r.answer_hit is not None),
             "doc_recall": _share(r.doc_hit for r in answerable if r.doc_hit is not None),
+            "all_docs_recall": _share(r.all_docs_hit for r in answerable if r.all_docs_hit is not None),
             "long_answers": _share(r.style == "long" for r in self.rows),
             "mrr": round(mean(r.reciprocal_rank for r in answerable), 4) if answerable else None,
             "context_chars_mean": round(mean(r.context_chars for r in self.rows)),
@@ -134,7 +136,10 @@ def score(dataset: Dataset, q, retriever: Retriever, answers: AnswerService | No
         if short and q.answers:
             row.answer_hit = answer_in(texts, q.answers)
         if q.documents:
-            row.doc_hit = any(dataset.is_gold(q, p.source) for p in passages)
+            found = dataset.gold_in(q, [p.source for p in passages])
+            row.doc_hit = bool(found)
+            if len(q.documents) > 1 and not any("*" in d for d in q.documents):
+                row.all_docs_hit = len(found) == len(q.documents)
         hits = ([dataset.is_gold(q, p.source) for p in passages] if q.documents and not short
                 else [answer_in([t], q.answers) for t in texts])
         row.reciprocal_rank = first_hit_rank(hits)
@@ -166,5 +171,5 @@ def eval_settings(settings, dataset: Dataset, catalog_url: str | None = None):
     from ingest.chunking import chunking_key
 
     kind = "" if catalog_url is None else "-" + catalog_url.split(":", 1)[0].split("+")[0]
-    store = settings.data_dir / "eval" / f"{dataset.name}-{chunking_key(settings)[:8]}{kind}"
+    store = settings.data_dir / "eval" / f"{dataset.key}-{chunking_key(settings)[:8]}{kind}"
     return settings.model_copy(update={"data_dir": store, "chroma_host": None, "catalog_url": catalog_url})

@@ -86,3 +86,48 @@ def test_eval_store_is_rebuilt_when_chunking_changes(monkeypatch, tmp_path):
     assert eval_settings(settings.model_copy(update={"chunk_tokens": 32}), dataset).data_dir != store
     monkeypatch.setattr(ingest.chunking, "VERSION", ingest.chunking.VERSION + 1)
     assert eval_settings(settings, dataset).data_dir != store
+
+
+def test_two_datasets_of_the_same_name_get_stores_of_their_own(tmp_path):
+    from evals.datasets import Dataset
+    from evals.runner import eval_settings
+    from rag.settings import Settings
+
+    settings = Settings(_env_file=None, data_dir=tmp_path / "store")
+    stores = []
+    for folder, content in (("a", '{"question": "q1"}\n'), ("b", '{"question": "q1"}\n'), ("c", '{"question": "q2"}\n')):
+        (tmp_path / folder).mkdir()
+        (tmp_path / folder / "questions.jsonl").write_text(content)
+        stores.append(eval_settings(settings, Dataset("questions", [], [], source=tmp_path / folder /
+                                                      "questions.jsonl")).data_dir)
+    assert len(set(stores)) == 3  # other paths, same content; other content
+    (tmp_path / "a" / "questions.jsonl").write_text('{"question": "q3"}\n')  # edited in place
+    again = eval_settings(settings, Dataset("questions", [], [], source=tmp_path / "a" / "questions.jsonl"))
+    assert again.data_dir != stores[0]
+
+
+def test_all_gold_documents_are_counted_for_questions_that_need_several(tmp_path):
+    from evals.datasets import Dataset, Question
+    from evals.runner import score
+
+    class Passage:
+        def __init__(self, source):
+            self.source, self.text = source, "text"
+
+    class Retriever:
+        from rag.settings import Settings
+
+        settings = Settings(_env_file=None, data_dir=tmp_path)
+
+        def __init__(self, sources):
+            self.sources = sources
+
+        def retrieve(self, *args, **kwargs):
+            return type("Retrieved", (), {"passages": [Passage(s) for s in self.sources]})
+
+    dataset = Dataset("hotpot", [], [])
+    q = Question("Were A and B of the same nationality?", ["yes"], ["A.txt", "B.txt"])
+    one = score(dataset, q, Retriever(["/d/A.txt", "/d/C.txt"]), None, None)
+    both = score(dataset, q, Retriever(["/d/B.txt", "/d/A.txt"]), None, None)
+    assert (one.doc_hit, one.all_docs_hit) == (True, False) and (both.doc_hit, both.all_docs_hit) == (True, True)
+    assert Result("hotpot", {}, [one, both]).summary()["all_docs_recall"] == 0.5

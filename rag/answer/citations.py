@@ -22,7 +22,13 @@ class Citation:
 
 
 def sentences(text: str) -> list[str]:
-    return [s.strip() for s in re.split(r"(?<=[.!?])\s+|\n+", text) if s.strip()]
+    """The passage's sentences (Wikimedia's sentencex: abbreviations, numbers, decimals and many scripts'
+    terminators), with a PDF's line breaks inside a paragraph joined (and words hyphenated across them)."""
+    from sentencex import segment
+
+    text = re.sub(r"(\w)-\n(?=[a-z])", r"\1", text)
+    text = re.sub(r"[ \t]*(?<!\n)\n(?!\n)[ \t]*", " ", text)
+    return [" ".join(s.split()) for part in re.split(r"\n{2,}", text) for s in segment("en", part) if s.strip()]
 
 
 def words(text: str) -> set[str]:
@@ -30,10 +36,26 @@ def words(text: str) -> set[str]:
 
 
 def supporting_excerpt(answer: str, passage: Chunk, limit: int = 300) -> str:
-    """The sentence of the passage that shares the most words with the answer."""
+    """The sentence of the passage that shares the most words with the answer, whole: one longer than
+    `limit` is cut at a word and marked so, as is one the passage starts in the middle of."""
     said = words(answer)
-    best = max(sentences(passage.text) or [passage.text], key=lambda s: len(said & words(s)))
-    return best[:limit]
+    found = sentences(passage.text) or [passage.text.strip()]
+    best = max(found, key=lambda s: len(said & words(s)))
+    if best is found[0] and best[:1].islower():  # the chunk began inside this sentence
+        best = "… " + best
+    if len(best) > limit:
+        best = best[: best.rfind(" ", 0, limit - 1)].rstrip(",;:") + " …"
+    return best
+
+
+def passage_opening(passage: Chunk, limit: int = 200) -> str:
+    """The passage's first whole sentences within `limit` characters (what a stream's sources event shows)."""
+    shown = ""
+    for sentence in sentences(passage.text) or [passage.text.strip()]:
+        if shown and len(shown) + 1 + len(sentence) > limit:
+            break
+        shown = f"{shown} {sentence}".strip()
+    return shown if len(shown) <= limit else shown[: shown.rfind(" ", 0, limit - 1)].rstrip(",;:") + " …"
 
 
 def cite(answer: str, passages: list[Chunk]) -> list[Citation]:

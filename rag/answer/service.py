@@ -14,7 +14,7 @@ from dataclasses import asdict, replace
 
 from rag.answer import grounding
 from rag.answer.cache import AnswerCache
-from rag.answer.citations import Citation, cite, with_markers
+from rag.answer.citations import Citation, cite, passage_opening, with_markers
 from rag.answer.escalation import LargeModel, LargeUnavailable
 from rag.answer.prompt import FILLER, NOT_FOUND, REWRITE, build_prompt, by_document, context_size
 from rag.answer.refusal import REFUSAL, Hesitation, RefusalPolicy, is_refusal, opening
@@ -167,7 +167,7 @@ class AnswerService:
 
     def _sources(self, run: Run) -> list[dict]:
         return [{"number": i, "document_id": p.document_id, "name": p.source.rsplit("/", 1)[-1], "page": p.page,
-                 "headings": p.headings, "excerpt": p.text[:200]} for i, p in enumerate(run.passages, start=1)]
+                 "headings": p.headings, "excerpt": passage_opening(p)} for i, p in enumerate(run.passages, start=1)]
 
     def _gates(self, run: Run) -> Reply | None:
         """Refused before any model reads: nothing relevant; or, for a long answer (which the model refuses

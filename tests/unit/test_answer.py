@@ -286,3 +286,26 @@ def test_document_text_is_data_in_the_users_turn_never_instructions(style):
     system, user = build_prompt("When does the cafeteria open?", [passage(1, planted)], style)
     assert system["role"] == "system" and "PWNED" not in system["content"]  # our instructions alone
     assert user["role"] == "user" and user["content"].index(planted) < user["content"].index("Question:")
+
+
+def test_citation_excerpts_are_whole_sentences_joined_across_pdf_line_breaks():
+    from rag.answer.citations import supporting_excerpt
+
+    text = ("policy applies to all staff.\nThe meal allowance is 45 euros for\ndomestic trips (see Sec. 3.2) and "
+            "60 euros\nabroad. Dr. Smith ap-\nproves it.\n\nTravel by train is preferred.")
+    p = passage(1, text)
+    assert supporting_excerpt("45 euros [1]", p) == (
+        "The meal allowance is 45 euros for domestic trips (see Sec. 3.2) and 60 euros abroad.")
+    assert supporting_excerpt("Dr. Smith", p) == "Dr. Smith approves it."  # not cut at "Dr." nor at "ap-"
+    assert supporting_excerpt("all staff", p) == "… policy applies to all staff."  # the chunk began mid-sentence
+    long = passage(2, "The board approved " + ", ".join(f"item {i}" for i in range(80)) + ".")
+    excerpt = supporting_excerpt("item 3", long, limit=120)
+    assert excerpt.endswith(" …") and len(excerpt) <= 122 and not excerpt[:-2].endswith(("ite", ","))
+
+
+def test_the_sources_event_shows_each_passages_opening_in_whole_sentences():
+    from rag.answer.citations import passage_opening as opening
+
+    p = passage(1, "Paris is the capital.\nIt has 2 million\npeople. " + "It is old. " * 40)
+    assert opening(p, 60) == "Paris is the capital. It has 2 million people. It is old."
+    assert opening(passage(2, "word " * 100), 50).endswith(" …")

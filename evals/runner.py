@@ -4,8 +4,9 @@ import time
 from dataclasses import dataclass, field
 
 from evals.datasets import Dataset
+from evals.grounded import groundedness
 from evals.metrics import answer_in, exact_match, f1, first_hit_rank, mean, percentile
-from rag.answer import AnswerService, answer_style, context_size
+from rag.answer import AnswerService, answer_style, by_document, context_size
 from rag.retrieval import Retriever
 
 COLLECTION = "eval"
@@ -30,6 +31,9 @@ class Row:
     f1: float | None = None
     answer_s: float | None = None
     first_token_s: float | None = None
+    unsupported_facts: list[str] | None = None  # evals/grounded.py; None when refused or not generated
+    sentences: int = 0
+    unsupported_sentences: int = 0
 
     @property
     def retrieved(self) -> bool:
@@ -75,6 +79,10 @@ class Result:
                 "answer_p50_s": round(percentile([r.answer_s for r in answered], 50), 3),
                 "answer_p95_s": round(percentile([r.answer_s for r in answered], 95), 3),
                 "first_token_p50_s": round(percentile([r.first_token_s for r in answered if r.first_token_s], 50), 3),
+                "unsupported_facts": _share(bool(r.unsupported_facts) for r in self.rows
+                                            if r.unsupported_facts is not None),
+                "unsupported_sentences": round(sum(r.unsupported_sentences for r in self.rows) /
+                                               judged, 4) if (judged := sum(r.sentences for r in self.rows)) else None,
             })
         return out
 
@@ -130,6 +138,7 @@ def score(dataset: Dataset, q, retriever: Retriever, answers: AnswerService | No
     top_k, budget = context_size(retriever.settings, style, k)
     passages = retriever.retrieve(q.question, COLLECTION, top_k, budget=budget, named=style == "long").passages
     row.retrieval_s = time.perf_counter() - started
+    ordered = by_document(passages)  # as the answer numbers them
     row.context_chars = sum(len(p.text) for p in passages)
     if not q.unanswerable:
         texts = [p.text for p in passages]
@@ -152,6 +161,11 @@ def score(dataset: Dataset, q, retriever: Retriever, answers: AnswerService | No
         row.refusal_probability = answer.refusal_probability
         row.question_logprob = answer.question_logprob
         row.answer = answer.answer
+        if not answer.refused:
+            cited = [ordered[c.number - 1] for c in answer.citations if c.number <= len(ordered)] or ordered
+            grounded = groundedness(answer.answer, cited, q.question, long=answer.style == "long")
+            row.unsupported_facts = grounded.unsupported_facts
+            row.sentences, row.unsupported_sentences = grounded.sentences, grounded.unsupported_sentences
         if not q.unanswerable:
             text = "" if answer.refused else strip_citations(answer.answer)
             row.em, row.f1 = exact_match(text, q.answers), f1(text, q.answers)

@@ -112,7 +112,7 @@ def test_all_gold_documents_are_counted_for_questions_that_need_several(tmp_path
 
     class Passage:
         def __init__(self, source):
-            self.source, self.text = source, "text"
+            self.source, self.text, self.document_id = source, "text", source
 
     class Retriever:
         from rag.settings import Settings
@@ -131,3 +131,23 @@ def test_all_gold_documents_are_counted_for_questions_that_need_several(tmp_path
     both = score(dataset, q, Retriever(["/d/B.txt", "/d/A.txt"]), None, None)
     assert (one.doc_hit, one.all_docs_hit) == (True, False) and (both.doc_hit, both.all_docs_hit) == (True, True)
     assert Result("hotpot", {}, [one, both]).summary()["all_docs_recall"] == 0.5
+
+
+def test_groundedness_counts_facts_and_long_answer_sentences_the_cited_passages_lack():
+    from evals.grounded import groundedness
+    from rag.chunks import Chunk
+
+    source = ("Revenue grew 12% to $4.2 billion in the third quarter, driven by cloud services. "
+              "Operating costs rose because of higher salaries.")
+    cited = [Chunk("c", "d", "x", "q3.pdf", source, 0, 0, len(source))]
+    assert groundedness("$4.2 billion [1]", cited).unsupported_facts == []
+    assert groundedness("$5.1 billion [1]", cited).unsupported_facts == ["5.1"]
+    assert groundedness("Revenue was reported by Globex [1]", cited).unsupported_facts == ["Globex"]
+
+    grounded = groundedness("Revenue grew 12% to $4.2 billion, driven by cloud services [1]. Operating costs rose "
+                            "because of higher salaries [1].", cited, long=True)
+    assert (grounded.sentences, grounded.unsupported_sentences) == (2, 0)
+    mixed = groundedness("Revenue grew 12% driven by cloud services [1]. Management expects strong demand across "
+                         "European markets next year [1]. Costs rose in 2019 [1]. Yes.", cited, long=True)
+    assert (mixed.sentences, mixed.unsupported_sentences) == (3, 2)  # made-up outlook; a year no source has
+    assert groundedness("Costs rose [1]. Fine.", cited, long=True).sentences == 0  # too short to judge

@@ -71,7 +71,7 @@ def client(tmp_path_factory, embedder):
     from service.container import build_services
 
     settings = Settings(_env_file=None, data_dir=tmp_path_factory.mktemp("bad") / "store", max_file_mb=4,
-                        parse_timeout_s=30, parse_memory_mb=1024, cache=False)
+                        parse_timeout_s=30, parse_memory_mb=1024, cache=False, rate_limit="", chat_rate_limit="")
     with TestClient(create_app(build_services(settings, embedder, FakeLLM()))) as client:
         job = upload(client, sample("travel-expense-policy.pdf")).json()["job_id"]
         assert wait_for(client, job)["status"] == "done"

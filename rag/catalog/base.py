@@ -5,10 +5,12 @@ own transaction; no SQL lives outside this package."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-from rag.catalog.keys import ApiKeys
 from rag.chunks import Chunk, short_hash
+
+if TYPE_CHECKING:
+    from rag.catalog.keys import ApiKeys
 
 
 def document_id(collection: str, source: str) -> str:

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import exists, insert, select, update
 
 from rag.catalog import tables as t
+from rag.catalog.tables import now
 from rag.tenants import check_tenant
 
 PREFIX = "rag-"
@@ -40,8 +41,6 @@ class ApiKeys:
 
     def create(self, tenant: str, admin: bool = False) -> tuple[ApiKey, str]:
         """The new key's record, and the key itself (never stored, never shown again)."""
-        from rag.catalog.sql import now
-
         secret = PREFIX + secrets.token_urlsafe(32)
         row = {"id": secrets.token_hex(4), "tenant": check_tenant(tenant), "hash": _hash(secret),
                "prefix": secret[: len(PREFIX) + 6], "admin": int(admin), "created_at": now(), "revoked_at": None}
@@ -55,8 +54,6 @@ class ApiKeys:
             return [self._key(r) for r in rows]
 
     def revoke(self, key_id: str) -> bool:
-        from rag.catalog.sql import now
-
         k = t.api_keys.c
         with self.catalog._write() as conn:
             done = conn.execute(update(t.api_keys).where(k.id == key_id, k.revoked_at.is_(None)).values(revoked_at=now()))

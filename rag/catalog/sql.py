@@ -6,13 +6,13 @@ from __future__ import annotations
 import json
 import time
 from contextlib import contextmanager
-from datetime import datetime, timezone
 
 from sqlalchemy import case, delete, exc, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
 from rag.catalog import tables as t
+from rag.catalog.tables import now
 from rag.catalog.base import CachedAnswer, Document, Job
 from rag.catalog.keys import ApiKeys
 from rag.chunks import Chunk
@@ -26,10 +26,6 @@ def unreachable_as_unavailable(where: str):
         yield
     except (exc.OperationalError, exc.InterfaceError, exc.TimeoutError) as e:
         raise BackendUnavailable(f"the catalog at {where} cannot be reached: {str(e.orig or e).splitlines()[0]}") from e
-
-
-def now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
 class SqlCatalog:

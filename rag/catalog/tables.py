@@ -1,8 +1,15 @@
 """The catalog's tables, the same on SQLite and PostgreSQL (the lexical index adds its own, per engine)."""
 
+from datetime import datetime, timezone
+
 from sqlalchemy import Column, Float, Index, Integer, LargeBinary, MetaData, String, Table, Text
 
 metadata = MetaData()
+
+
+def now() -> str:
+    """The timestamps every table stores: UTC, ISO 8601, to the second."""
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 documents = Table(
     "documents", metadata,

@@ -76,6 +76,7 @@ class Result:
                 "f1": round(mean(r.f1 for r in generated), 4) if generated else None,
                 "refusal_accuracy": _share(r.refused for r in unanswerable if r.refused is not None),
                 "answered_when_retrieved": _share(not r.refused for r in retrieved),
+                "false_refusals": _share(r.refused for r in retrieved),  # issue 25's name for 1 - the above
                 "answer_p50_s": round(percentile([r.answer_s for r in answered], 50), 3),
                 "answer_p95_s": round(percentile([r.answer_s for r in answered], 95), 3),
                 "first_token_p50_s": round(percentile([r.first_token_s for r in answered if r.first_token_s], 50), 3),

@@ -70,7 +70,8 @@ def test_answered_when_retrieved_counts_long_answers_by_their_document():
     ]
     for row in rows:
         row.answer_s, row.em, row.f1 = 1.0, 0.0, 0.0
-    assert Result("mixed", {}, rows).summary()["answered_when_retrieved"] == round(2 / 3, 4)
+    summary = Result("mixed", {}, rows).summary()
+    assert summary["answered_when_retrieved"] == round(2 / 3, 4) and summary["false_refusals"] == round(1 / 3, 4)
 
 
 def test_eval_store_is_rebuilt_when_chunking_changes(monkeypatch, tmp_path):

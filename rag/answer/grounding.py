@@ -11,6 +11,7 @@ the right passage; the model's hesitation (rag.answer.refusal) is the signal for
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 from rag.answer.citations import MARKER
 from rag.chunks import Chunk
@@ -18,6 +19,7 @@ from rag.chunks import Chunk
 _FIGURE = re.compile(r"\d+(?:[.,]\d+)*")
 _NAME = re.compile(r"\b[^\W\d_][\w'’-]*", re.UNICODE)
 _WORD = re.compile(r"\w+", re.UNICODE)
+_LIST_ITEM = re.compile(r"^\s*(?:[-*•]\s*)?\d{1,2}[.)]\s+", re.MULTILINE)
 
 
 @dataclass
@@ -43,10 +45,16 @@ def _starts_sentence(text: str, at: int) -> bool:
     return not before or before[-1] in ".!?:;\n"
 
 
+def _as_shown(p: Chunk) -> str:
+    """A passage as the prompt shows it: its document's name, page and headings are the model's to cite."""
+    return " ".join(filter(None, [Path(p.source).stem, f"page {p.page}" if p.page else "", p.headings, p.text]))
+
+
 def check(answer: str, passages: list[Chunk], question: str = "") -> Grounding:
     """`passages` are those the answer cites (all of the context when it cites none)."""
-    answer = _FIGURE.sub(lambda m: _figure(m.group()), MARKER.sub(" ", answer))
-    source = _FIGURE.sub(lambda m: _figure(m.group()), " ".join(p.text for p in passages) + " " + question)
+    answer = _LIST_ITEM.sub("", MARKER.sub(" ", answer))  # "1. ", "2) ": the answer's own numbering
+    answer = _FIGURE.sub(lambda m: _figure(m.group()), answer)
+    source = _FIGURE.sub(lambda m: _figure(m.group()), " ".join(map(_as_shown, passages)) + " " + question)
     lowered = source.lower()
     known_words = set(_WORD.findall(lowered))
     known_figures = set(_FIGURE.findall(source))

@@ -152,3 +152,15 @@ def test_groundedness_counts_facts_and_long_answer_sentences_the_cited_passages_
                          "European markets next year [1]. Costs rose in 2019 [1]. Yes.", cited, long=True)
     assert (mixed.sentences, mixed.unsupported_sentences) == (3, 2)  # made-up outlook; a year no source has
     assert groundedness("Costs rose [1]. Fine.", cited, long=True).sentences == 0  # too short to judge
+
+
+def test_the_document_name_page_and_headings_the_prompt_shows_are_known_and_list_numbers_are_not_facts():
+    from rag.answer.grounding import check
+    from rag.chunks import Chunk
+
+    text = "Net sales increased 11% to $143.1 billion."
+    p = Chunk("c", "d", "x", "/filings/2023 Q3 AMZN.pdf", text, 0, 0, len(text), page=4,
+              headings="Item 2 > Results of Operations")
+    answer = "According to the 2023 Q3 AMZN 10-Q (page 4, Results of Operations):\n1. Net sales rose 11%.\n2. To $143.1 billion."
+    assert check(answer, [p]).unsupported == ["10", "Q"]  # only "10-Q", the form's name, is not in what it read
+    assert check("Net sales rose 12% [1]", [p]).unsupported == ["12"]

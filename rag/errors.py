@@ -6,6 +6,10 @@ class RagError(Exception):
 
     status_code = 400
 
+    def __init__(self, message: str = "", retry_after: float | None = None):
+        super().__init__(message)
+        self.retry_after = retry_after  # seconds: sent as Retry-After (429, 503)
+
 
 class UnsupportedFile(RagError):
     """A file we cannot read: wrong type, corrupt, encrypted, empty or too large."""
@@ -46,19 +50,11 @@ class RateLimited(BackendUnavailable):
 
     status_code = 429
 
-    def __init__(self, message: str, retry_after: float | None = None):
-        super().__init__(message)
-        self.retry_after = retry_after
-
 
 class ServiceBusy(BackendUnavailable):
     """More questions wait for the model than the service queues: come back after `retry_after` seconds."""
 
     status_code = 503
-
-    def __init__(self, message: str, retry_after: float | None = None):
-        super().__init__(message)
-        self.retry_after = retry_after
 
 
 class Unauthorized(RagError):
@@ -78,10 +74,6 @@ class TooManyRequests(RagError):
     """This key (or client) sent more requests than RAG_RATE_LIMIT allows: wait `retry_after` seconds."""
 
     status_code = 429
-
-    def __init__(self, message: str, retry_after: float | None = None):
-        super().__init__(message)
-        self.retry_after = retry_after
 
 
 class QuotaExceeded(RagError):

@@ -26,10 +26,6 @@ class ApiKey:
     created_at: str
     revoked_at: str | None
 
-    @property
-    def active(self) -> bool:
-        return self.revoked_at is None
-
 
 def _hash(secret: str) -> str:
     return hashlib.sha256(secret.encode()).hexdigest()

@@ -50,6 +50,14 @@ def _as_shown(p: Chunk) -> str:
     return " ".join(filter(None, [Path(p.source).stem, f"page {p.page}" if p.page else "", p.headings, p.text]))
 
 
+def holds(passage: Chunk, fact: str) -> bool:
+    """Whether the passage, as the prompt shows it, has this figure or name (one `check` reported)."""
+    shown = _FIGURE.sub(lambda m: _figure(m.group()), _as_shown(passage))
+    if _FIGURE.fullmatch(fact):
+        return fact in set(_FIGURE.findall(shown))
+    return set(_WORD.findall(fact.lower())) <= set(_WORD.findall(shown.lower()))
+
+
 def check(answer: str, passages: list[Chunk], question: str = "") -> Grounding:
     """`passages` are those the answer cites (all of the context when it cites none)."""
     answer = _LIST_ITEM.sub("", MARKER.sub(" ", answer))  # "1. ", "2) ": the answer's own numbering

@@ -3,6 +3,7 @@ import re
 import pytest
 
 from rag.answer import REFUSAL, SYSTEM_LONG, AnswerService, answer_style, build_prompt, by_document, cite, is_refusal
+from rag.answer.citations import with_markers
 from rag.chunks import Chunk
 from rag.embeddings import FakeEmbedder
 from rag.llm import FakeLLM, loop_start, without_loops
@@ -309,3 +310,15 @@ def test_the_sources_event_shows_each_passages_opening_in_whole_sentences():
     p = passage(1, "Paris is the capital.\nIt has 2 million\npeople. " + "It is old. " * 40)
     assert opening(p, 60) == "Paris is the capital. It has 2 million people. It is old."
     assert opening(passage(2, "word " * 100), 50).endswith(" …")
+
+
+def test_citations_add_the_passages_that_hold_figures_and_names_the_marked_ones_lack():
+    passages = [
+        Chunk("a", "d1", "c", "q1.pdf", "Revenue was $10,402 million in the quarter.", 0, 0, 40, page=3),
+        Chunk("b", "d1", "c", "q1.pdf", "Marketing cost $3,105 million, set by Jensen Huang.", 1, 40, 80, page=4),
+        Chunk("c", "d2", "c", "q2.pdf", "Nothing of note.", 0, 0, 16),
+    ]
+    answer = "Revenue was $10,402 million [1] and marketing $3,105 million, as Jensen Huang set it; a gap of $7,297 million."
+    assert [c.number for c in cite(answer, passages)] == [1, 2]  # 7,297 is in no passage: nothing to add
+    assert with_markers(answer, cite(answer, passages)) == answer + " [2]"
+    assert [c.number for c in cite("Revenue was $10,402 million [1].", passages)] == [1]

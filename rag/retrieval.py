@@ -4,6 +4,7 @@ import re
 from dataclasses import dataclass, replace
 
 from rag.chunks import Chunk
+from rag.packing import pack
 from rag.question import names
 
 
@@ -102,12 +103,16 @@ class Retriever:
         fused = reciprocal_rank_fusion(
             [dense, lexical, focused], [s.dense_weight, s.lexical_weight, s.focus_weight], s.rrf_k
         )
-        top = merge_overlapping(fused[: k * 2])[:k]
-        passages = fit_budget(top, budget or s.context_tokens, self.embedder.count_tokens)
+        top = merge_overlapping(fused[: k * 2])
+        if s.context_packing == "sentences":
+            passages = pack(vector, top, budget or s.context_tokens, self.embedder)
+        else:
+            passages = fit_budget(top[:k], budget or s.context_tokens, self.embedder.count_tokens)
         for p in passages:
             p.score = similarity.get(p.id, p.score)
         return Retrieved(passages, best)
 
     def unmentioned(self, question: str, passages: list[Chunk]) -> list[str]:
-        """The names in the question that none of the passages' documents contains."""
+        """The names in the question that none of the passages' documents contains (no longer a refusal gate:
+        benchmarks/heuristics.py measures that gate with it)."""
         return self.lexical.unmentioned(names(question), list(dict.fromkeys(p.document_id for p in passages)))

@@ -56,7 +56,7 @@ class ChatResponse(BaseModel):
     )
     answered_by: Literal["local", "large", "cache"] = Field(description="Who answered: README, Who answers.")
     answered_by_reason: str = Field(description="Why: local_only, grounded, local_refused, ungrounded, always, "
-                                    "budget_spent, large_unavailable, nothing_relevant, not_mentioned, cache_hit.")
+                                    "budget_spent, large_unavailable, nothing_relevant, cache_hit.")
     answered_by_detail: str = Field("", description="The figures behind the reason, for people.")
     large_tokens: int = Field(0, description="Large-model tokens this answer spent.")
     saved_tokens: int = Field(0, description="Large-model tokens a local or cached answer would have cost.")

@@ -31,6 +31,7 @@ ANSWER_SETTINGS = {
     "top_k", "candidates", "rrf_k", "dense_weight", "lexical_weight", "focus_documents", "focus_weight",
     "min_relevance", "context_tokens", "refusal_threshold", "long_context_tokens", "long_answer_tokens",
     "named_documents", "long_refusal_threshold", "min_question_logprob", "max_answer_tokens", "min_support",
+    "context_packing",
 }
 
 
@@ -170,16 +171,11 @@ class AnswerService:
                  "headings": p.headings, "excerpt": passage_opening(p)} for i, p in enumerate(run.passages, start=1)]
 
     def _gates(self, run: Run) -> Reply | None:
-        """Refused before any model reads: nothing relevant; or, for a long answer (which the model refuses
-        only when it is sure), documents that do not name what the question names: asked about one company
-        with only another's reports, it would describe the other. That refusal says which names: one may be
-        misspelt. The large model would have nothing better to read: these are not escalated."""
+        """Refused before any model reads: nothing relevant (the large model would have nothing better to
+        read: not escalated). A gate on the question's capitalised names was dropped (issue 25): it fired on
+        none of 380 questions of five dev sets and could only refuse."""
         if not run.passages or run.best < self.settings.min_relevance:
             return Reply(REFUSAL, True, "local", "nothing_relevant", f"best similarity {run.best:.2f}")
-        missing = self.retriever.unmentioned(run.question, run.passages) if run.style == "long" else []
-        if missing:
-            either = missing[0] if len(missing) == 1 else f"{', '.join(missing[:-1])} or {missing[-1]}"
-            return Reply(f"The documents do not mention {either}.", True, "local", "not_mentioned")
         return None
 
     def _answer(self, run: Run):
@@ -257,7 +253,7 @@ class AnswerService:
         text = with_markers(reply.text, citations)
         model = self.large.name if reply.by == "large" else self.llm.name
         saved = 0
-        if reply.by == "local" and reply.reason not in ("nothing_relevant", "not_mentioned"):
+        if reply.by == "local" and reply.reason != "nothing_relevant":
             count = self.retriever.embedder.count_tokens
             saved = sum(count(m["content"]) for m in run.prompt) + count(text)
         return Answer(text, reply.refused, citations, run.question, run.timings, model, run.style,

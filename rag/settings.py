@@ -88,7 +88,12 @@ class Settings(BaseSettings):
     focus_weight: float = 1.0
     min_relevance: float = 0.2
     context_tokens: int = 340
-    refusal_threshold: float = Field(0.3, description="refuse when P(reply starts NOT FOUND) >= this; 1 = off")
+    context_packing: Literal["chunks", "sentences"] = Field(
+        "chunks", description="chunks: the best whole passages that fit the budget; sentences: the sentences of "
+        "twice as many passages that bear most on the question")
+    refusal_threshold: float = Field(1.0, description="refuse a short answer when P(reply starts NOT FOUND) >= "
+                                     "this; 1 = off: the model's own NOT FOUND and the question log-prob floor "
+                                     "refuse (chosen on five dev sets: docs/BENCHMARKS.md, issue 25)")
     answer_style: Literal["auto", "short", "long"] = Field(
         "auto", description="short (a phrase) | long (a few sentences) | auto: long for why/how/compare/trend questions"
     )

@@ -35,7 +35,9 @@ class FakeProvider:
 
 
 def service(llm, provider=None, escalation="when_needed", rpm=60, conn=None, **overrides):
-    settings = Settings(_env_file=None, escalation=escalation, large_retry_wait_s=0.1, **overrides)
+    # The model's hesitation refuses here (refusal_chance 0.9 against 0.3): the cascade is what is tested.
+    settings = Settings(_env_file=None, escalation=escalation, large_retry_wait_s=0.1,
+                        **{"refusal_threshold": 0.3, **overrides})
     retriever = FixedRetriever(Retrieved(PASSAGES, 0.6))
     large = None
     if provider is not None:

@@ -148,3 +148,28 @@ def test_documents_are_ranked_once_per_question(retriever, monkeypatch):
 
 def replace_settings(retriever, **changes):
     return Retriever(retriever.embedder, retriever.store, retriever.lexical, retriever.settings.model_copy(update=changes))
+
+
+def test_packing_keeps_the_sentences_that_bear_on_the_question_within_the_budget():
+    from rag.packing import pack
+
+    embedder = FakeEmbedder()
+    first = chunk("a", "Paris is the capital of France. It lies on the Seine.", source="France.txt")
+    second = chunk("b", "Cheese is made from milk. The Louvre museum is in Paris city centre. Bread is baked daily.",
+                   doc="d2", source="Food.txt")
+    question = embedder.embed(["Which museum is in Paris city centre?"])[0]
+    count = embedder.count_tokens
+    budget = count(first.text) + count("The Louvre museum is in Paris city centre.")
+    packed = pack(question, [first, second], budget, embedder)
+    assert [p.id for p in packed] == ["a", "b"]
+    assert packed[0].text == first.text  # the best passage whole
+    assert packed[1].text == "… The Louvre museum is in Paris city centre."  # a sentence before it left out
+
+
+def test_packing_drops_passages_none_of_whose_sentences_fit():
+    from rag.packing import pack
+
+    embedder = FakeEmbedder()
+    passages = [chunk("a", "Alpha beta gamma."), chunk("b", "Delta epsilon zeta eta theta iota kappa.", doc="d2")]
+    packed = pack(embedder.embed(["alpha"])[0], passages, embedder.count_tokens("Alpha beta gamma."), embedder)
+    assert [p.id for p in packed] == ["a"]

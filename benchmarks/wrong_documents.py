@@ -6,9 +6,8 @@ Every answer should be a refusal; the share that is, is the refusal accuracy of 
 
 It uses `rag eval docugami`'s store (and builds it, about 7 minutes, if that has not run).
 
-P(NOT FOUND) is recorded for every question the model reads, so other thresholds can be replayed (the
-names rule refuses the rest before the model reads them): run it with RAG_LONG_REFUSAL_THRESHOLD=1 to see
-every answer the model would give.
+P(NOT FOUND) is recorded for every question the model reads, so other thresholds can be replayed: run it
+with RAG_LONG_REFUSAL_THRESHOLD=1 to see every answer the model would give.
 """
 
 import argparse

@@ -4,26 +4,23 @@ about. They go by the question's wording (English); rag.answer and rag.retrieval
 import re
 
 _AUX = r"(?:has|have|had|do|does|did|is|are|was|were|can|could|might|may|would|should|will)"
-_CHANGE = r"(?:changes?|changed|shifts?|shifted|trends?|fluctuat\w*|alterations?|movements|patterns)"
 _OPEN_QUESTION = re.compile(
-    # instructions, and why / how-did questions, also after a leading clause ("In the 2023 report, compare ...")
+    # Only forms seen on at least three of the five dev sets (issue 25: thirteen more fired on one or two,
+    # mostly docugami's wording, and were dropped). Instructions, and why / how-did questions, also after a leading
+    # clause ("In the 2023 report, compare ...")
     r"(?:^|[,;:]\s)\W*(?:why|describe|explain|summari[sz]e|outline|discuss|compare|contrast|elaborate|analy[sz]e|"
-    rf"assess|evaluate|examine|list|identify|correlate|combine|align)\b|(?:^|[,;:]\s)\W*how {_AUX}\b|\bhow might\b"
-    # changes, trends, effects, causes and connections
+    rf"assess|evaluate|examine|list|identify|correlate|combine|align)\b|(?:^|[,;:]\s)\W*how {_AUX}\b"
+    # changes, effects and causes, connections
     r"|\b(?:how|in what ways?) (?:\S+ ){0,10}?(?:changed?|evolved?|compared?|compares|relates?|correlates?|"
     r"affect(?:ed|s)?|impact(?:ed|s)?|differ)\b"
-    r"|\b(?:changed?|evolved?|shifted|trended) over\b|\bover time\b|\btrends?\b"
-    r"|\b(?:relationship|correlation|connection) between\b"
-    rf"|\bany (?:\w+ ){{0,2}}{_CHANGE}\b|\bany (?:significant|notable|major|substantial|considerable)\b"
     r"|\bwhat (?:\w+ ){0,2}(?:changes|shifts|trends|patterns)\b"
     r"|\b(?:what|which) (?:is|are|was|were|has been|have been) the (?:\w+ )?(?:impact|effects?|implications?|role|"
     r"factors|drivers|reasons|causes|consequences)\b"
     r"|\b(?:what|which) (?:\w+ )?(?:role|factors|drivers|reasons|implications|relationship|insights|details|effects|"
-    r"impacts|consequences)\b|\bthe (?:main|primary|key|principal) (?:driver|reason|cause)\b"
-    r"|\bwhat do (?:\S+ ){1,10}(?:suggest|indicate|imply|say)\b"
+    r"impacts|consequences)\b"
     r"|^\W*what (?:are|were) the (?:main|key|principal|major|primary) \w+s\b"
-    # several asks in one question, or one per item
-    r"|,? and (?:what|how|why|which) \w|\?.+\?|\bif so\b|\bfor each\b|\bbreakdown\b",
+    # several asks in one question
+    r"|,? and (?:what|how|why|which) \w",
     re.IGNORECASE,
 )
 

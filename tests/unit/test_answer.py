@@ -77,23 +77,17 @@ def streamed(events):
 class FixedRetriever:
     embedder = FakeEmbedder()
 
-    def __init__(self, retrieved, unmentioned=()):
+    def __init__(self, retrieved):
         self.retrieved = retrieved
-        self.names = list(unmentioned)  # what unmentioned() reports
         self.questions = []
         self.sizes = []  # (passages, token budget) asked for
         self.named = []  # whether only documents with the question's names were asked for
-        self.name_checks = []  # questions whose names were looked up
 
     def retrieve(self, question, collection, k=None, document_ids=None, budget=None, named=False, vector=None):
         self.questions.append(question)
         self.sizes.append((k, budget))
         self.named.append(named)
         return self.retrieved
-
-    def unmentioned(self, question, passages):
-        self.name_checks.append(question)
-        return self.names
 
 
 def test_weak_retrieval_refuses_without_the_model():
@@ -212,24 +206,26 @@ def test_question_check_is_off_when_the_backend_cannot_score():
         ("Describe the refund process.", "long"),
         ("Compare the two pension plans.", "long"),
         ("How has revenue changed since 2020?", "long"),
-        ("Is there a trend in staff turnover?", "long"),
+        ("Is there a trend in staff turnover?", "short"),
         ("When was the bridge opened, and what did it cost?", "long"),
         ("What were the main risks mentioned?", "long"),
         ("What was the gross margin in the latest report?", "short"),
         ("Is Arabic a Semitic language?", "short"),
         ("Agassiz's approach combined observation and what?", "short"),
         ("In the 2023 report, compare the debt with the cash reserves.", "long"),
-        ("Has there been any significant change in costs? If so, what drove it?", "long"),
+        ("Has there been any significant change in costs? If so, what drove it?", "short"),
         ("What is the impact of interest rates on sales?", "long"),
-        ("Are there any notable changes in staffing?", "long"),
-        ("What do the inventory levels suggest about demand?", "long"),
-        ("What is the connection between training and promotions?", "long"),
+        ("Are there any notable changes in staffing?", "short"),
+        ("What do the inventory levels suggest about demand?", "short"),
+        ("What is the connection between training and promotions?", "short"),
         ("What effects did the new tariff have on imports?", "long"),
-        ("What was the main driver behind the drop in sales?", "long"),
+        ("What was the main driver behind the drop in sales?", "short"),
         ("Who was the main character in the play?", "short"),
     ],
 )
 def test_auto_style_gives_sentences_to_questions_a_phrase_cannot_answer(question, style):
+    """Forms seen on fewer than three of the five dev sets ("any notable changes", "trend", "the main driver",
+    "what do ... suggest") stay short: issue 25 dropped them as fitted to one set's wording."""
     assert answer_style(question) == style
     assert answer_style(question, "short") == "short" and answer_style(question, "long") == "long"
 
@@ -257,28 +253,10 @@ def test_long_answers_get_their_own_prompt_length_and_refusal_rule():
 
 @pytest.mark.parametrize("chance,short_refused,long_refused", [(0.1, False, False), (0.5, True, False), (0.85, True, True)])
 def test_long_answers_refuse_only_on_a_stronger_hesitation(chance, short_refused, long_refused):
-    settings = Settings(_env_file=None)
+    settings = Settings(_env_file=None, refusal_threshold=0.3)
     service = AnswerService(FixedRetriever(Retrieved(PASSAGES, 0.6)), FakeLLM(refusal_chance=chance), settings)
     assert service.ask([{"role": "user", "content": "What is the capital?"}], "c").refused is short_refused
     assert service.ask([{"role": "user", "content": "Why is Paris the capital?"}], "c").refused is long_refused
-
-
-def test_long_answers_are_refused_when_no_source_names_what_the_question_names():
-    settings = Settings(_env_file=None)
-    elsewhere = FixedRetriever(Retrieved(PASSAGES, 0.6), unmentioned=["Lyon"])
-    llm = FakeLLM(["Paris [1]"])
-    service = AnswerService(elsewhere, llm, settings)
-    lyon = service.ask([{"role": "user", "content": "How has Lyon changed?"}], "c")
-    assert lyon.refused and lyon.answer == "The documents do not mention Lyon." and is_refusal(lyon.answer)
-    assert llm.history == []  # refused before the model reads anything
-    elsewhere.names = ["Lyon", "Nice", "Metz"]  # the refusal names what is missing: a name may be misspelt
-    assert service.ask([{"role": "user", "content": "Why did Lyon, Nice and Metz grow?"}], "c").answer == (
-        "The documents do not mention Lyon, Nice or Metz.")
-    elsewhere.names = ["Lyon"]
-    # short answers keep their calibrated rules (the model itself says NOT FOUND when it must): no lookup
-    short = service.ask([{"role": "user", "content": "What is the capital of Lyon?"}], "c")
-    assert not short.refused and short.answer.startswith("Paris")
-    assert elsewhere.name_checks == ["How has Lyon changed?", "Why did Lyon, Nice and Metz grow?"]
 
 
 @pytest.mark.parametrize("style", ["short", "long"])

@@ -84,7 +84,7 @@ class Settings(BaseSettings):
     rrf_k: int = 60
     dense_weight: float = 1.0
     lexical_weight: float = 2.0
-    focus_documents: int = 5  # documents ranked as a whole; the word search and a second vector search run inside
+    focus_documents: int = 5  # documents ranked as a whole by their words; a second vector search runs inside
     focus_weight: float = 1.0
     min_relevance: float = 0.2
     context_tokens: int = 340
@@ -99,8 +99,9 @@ class Settings(BaseSettings):
     )
     long_context_tokens: int = Field(510, description="token budget of the context for long answers")
     long_answer_tokens: int = 192
-    named_documents: int = Field(50, description="long answers to a question naming one thing search only those "
-                                 "of this many best-matching documents that contain the name, if any do; 0 = off")
+    named_documents: int = Field(0, description="long answers to a question naming one thing search only those "
+                                 "of this many best-matching documents that contain the name, if any do; 0 = off "
+                                 "(off by default: it helped one of five dev sets, docs/BENCHMARKS.md)")
     long_refusal_threshold: float = Field(0.8, description="the same for long answers: partly answered "
                                           "questions make the model hesitate more")
     min_question_logprob: float | None = Field(

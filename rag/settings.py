@@ -99,9 +99,8 @@ class Settings(BaseSettings):
     )
     long_context_tokens: int = Field(510, description="token budget of the context for long answers")
     long_answer_tokens: int = 192
-    named_documents: int = Field(0, description="long answers to a question naming one thing search only those "
-                                 "of this many best-matching documents that contain the name, if any do; 0 = off "
-                                 "(off by default: it helped one of five dev sets, docs/BENCHMARKS.md)")
+    named_documents: int = Field(50, description="long answers to a question naming one thing search only those "
+                                 "of this many best-matching documents that contain the name, if any do; 0 = off")
     long_refusal_threshold: float = Field(0.8, description="the same for long answers: partly answered "
                                           "questions make the model hesitate more")
     min_question_logprob: float | None = Field(

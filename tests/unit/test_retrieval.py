@@ -117,7 +117,7 @@ def test_names_no_source_document_has_are_reported(retriever):
 
 
 def test_named_retrieval_searches_only_the_documents_that_contain_the_question_names(retriever):
-    retriever = replace_settings(retriever, named_documents=50)  # off by default (issue 25)
+    retriever = replace_settings(retriever, named_documents=50)
     question = "How did foreign exchange rates affect Apple?"
     everywhere = retriever.retrieve(question, "c", k=4).passages
     assert {p.document_id for p in everywhere} == {"apple.txt", "microsoft.txt"}

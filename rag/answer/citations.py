@@ -79,7 +79,8 @@ def cite(answer: str, passages: list[Chunk]) -> list[Citation]:
 
 def _holding(answer: str, passages: list[Chunk], numbers: list[int]) -> list[int]:
     """Numbers of further passages that hold the answer's figures and names the cited ones lack."""
-    from rag.answer.grounding import check, holds  # grounding reads this module's markers
+    # Imported here: grounding reads this module's markers.
+    from rag.answer.grounding import check, holds
 
     missing = check(answer, [passages[n - 1] for n in numbers]).unsupported if numbers else []
     more: list[int] = []

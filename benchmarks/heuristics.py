@@ -1,7 +1,7 @@
 """Record every question's signals once, with every refusal rule off, so that each heuristic and threshold
 can be judged on all five dev sets offline (issue 25's table in docs/BENCHMARKS.md).
 
-    .venv/bin/python benchmarks/heuristics.py record --out DIR                           # ~40 min
+    .venv/bin/python benchmarks/heuristics.py record --out DIR                           # ~1 hour
     .venv/bin/python benchmarks/heuristics.py record --out DIR --forced                  # ~8 min
     .venv/bin/python benchmarks/heuristics.py record --out DIR --style short --only-long # ~8 min
     .venv/bin/python benchmarks/heuristics.py table DIR     # each rule's effect on each set
@@ -207,12 +207,14 @@ def with_style(rows: list[dict], short: list[dict], long_if) -> list[dict]:
     return [r if r["auto"] == "short" or long_if(r["question"]) else swapped.get(r["question"], r) for r in rows]
 
 
-def rules(folder: Path) -> list[tuple[str, dict, dict, callable]]:
+def rules(folder: Path) -> list[tuple]:
     """(rule, policy with it, policy without it, rows for a set with / without) for every rule we keep or drop."""
     from rag.question import answer_style
 
     short = load(folder, "short", only_long=True)
-    same = lambda name, rows: (rows, rows)
+    def same(name, rows):
+        return rows, rows
+
     def form(rule):
         return lambda name, rows: (with_style(rows, short.get(name, []), rule),
                                    with_style(rows, short.get(name, []), lambda q: False))

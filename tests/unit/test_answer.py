@@ -300,3 +300,17 @@ def test_citations_add_the_passages_that_hold_figures_and_names_the_marked_ones_
     assert [c.number for c in cite(answer, passages)] == [1, 2]  # 7,297 is in no passage: nothing to add
     assert with_markers(answer, cite(answer, passages)) == answer + " [2]"
     assert [c.number for c in cite("Revenue was $10,402 million [1].", passages)] == [1]
+
+
+def test_by_default_the_model_itself_refuses_a_short_answer_not_its_hesitation():
+    """Issue 25's sweep on five sets: a P(NOT FOUND) threshold on short answers changed no answer from 0.4 up
+    and cost F1 at 0.3; the model's own NOT FOUND (and the question log-prob floor) refuse."""
+    settings = Settings(_env_file=None)
+    hesitant = FakeLLM(["Paris [1]"], refusal_chance=0.6)
+    answer = AnswerService(FixedRetriever(Retrieved(PASSAGES, 0.6)), hesitant, settings).ask(
+        [{"role": "user", "content": "Capital?"}], "c")
+    assert not answer.refused and answer.refusal_probability == 0.6
+    says_so = FakeLLM(["NOT FOUND"], refusal_chance=0.6)
+    answer = AnswerService(FixedRetriever(Retrieved(PASSAGES, 0.6)), says_so, settings).ask(
+        [{"role": "user", "content": "Capital?"}], "c")
+    assert answer.refused

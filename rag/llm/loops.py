@@ -31,14 +31,18 @@ def _repeated_tail(text: str) -> int:
     return size
 
 
-def loop_start(text: str, shortest: int = 20, longest: int = 300, copies: int = 3) -> int | None:
+def loop_start(text: str, shortest: int = 20, longest: int = 300, copies: int = 3, long: int = 60) -> int | None:
     """Where the text starts repeating itself, when it ends with `copies` back-to-back copies of a stretch
-    (small models decoding greedily can repeat a line until the token limit): the end of the first copy."""
-    for size in range(shortest, min(longest, len(text) // copies) + 1):
+    (small models decoding greedily can repeat a line until the token limit): the end of the first copy.
+    A stretch of `long` characters or more is a loop at its second copy: a cycle of several list lines
+    fills a long answer's token limit before its third copy, and no answer says the same lines twice."""
+    for size in range(shortest, min(longest, len(text) // 2) + 1):
+        needed = 2 if size >= long else copies
         tail = text[-size:]
-        if text.endswith(tail * copies) and any(c.isalpha() for c in tail):
-            start = len(text) - (copies - 1) * size
+        if size * needed <= len(text) and text.endswith(tail * needed) and any(c.isalpha() for c in tail):
+            start = len(text) - (needed - 1) * size
             while start >= 2 * size and text[start - 2 * size : start - size] == tail:
                 start -= size
-            return start
+            line_end = text.find("\n", start, start + size)  # a loop found mid-line keeps that line whole
+            return line_end if line_end > 0 and text[start - 1] != "\n" else start
     return None

@@ -114,6 +114,9 @@ def test_citation_numbers_follow_the_grouped_prompt():
     assert [(c.number, c.document_id, c.page) for c in answer.citations] == [(2, "d1", 4)]
 
 
+CYCLE = "- LLaMA-70B: 70 billion\n- LLaMA-137B: 137 billion\n- LLaMA-175B: 175 billion\n"
+
+
 @pytest.mark.parametrize(
     "text,start",
     [
@@ -121,6 +124,9 @@ def test_citation_numbers_follow_the_grouped_prompt():
         ("It opens at 6am. Hours > Garage > Opening " * 4, 42),  # one copy kept
         ("Ha ha ha ha ha ha ha ha ha ha ha ha ha ha ha ha ha ha ha ha ha ha ha ha ha ha ha ha ha ha ha ", 30),
         ("Hours > Garage > Opening " * 2, None),  # twice can be a list
+        # a cycle of list lines, as a long answer's token limit ends it: twice is enough when it is long
+        ("Sizes:\n- LLaMA-65B: 65 billion\n" + CYCLE * 2, 31 + len(CYCLE)),
+        ("Sizes:\n- LLaMA-65B: 65 billion\n" + CYCLE[:50] * 2, None),  # a short stretch needs a third copy
         ("|---" * 30, None),  # no words: a table's rule
         ("Net cash provided by operating activities was $5 million in 2023 and $4 million in 2022.", None),
     ],
@@ -135,6 +141,7 @@ def test_loop_start(text, start):
         ("It opens at 6am on weekdays and at 8am on weekends, at 6am on holidays.", None),  # nothing lost
         ("Hours > Garage > Opening " * 9, "Hours > Garage > Opening "),
         ("It opens at 6am. Hours > Garage > Opening " * 5, "It opens at 6am. Hours > Garage > Opening "),
+        ("Sizes:\n" + CYCLE * 3, "Sizes:\n" + CYCLE),
     ],
 )
 def test_a_stream_shows_one_copy_of_a_loop(text, shown):

@@ -46,8 +46,10 @@ def _starts_sentence(text: str, at: int) -> bool:
 
 
 def _as_shown(p: Chunk) -> str:
-    """A passage as the prompt shows it: its document's name, page and headings are the model's to cite."""
-    return " ".join(filter(None, [Path(p.source).stem, f"page {p.page}" if p.page else "", p.headings, p.text]))
+    """A passage as the prompt shows it (rag.answer.prompt): "Document:" and its name, page and headings are
+    the model's to cite ("(Document 2023 Q1 AMZN)" is no invented name)."""
+    return " ".join(filter(None, [f"Document: {Path(p.source).stem}", f"page {p.page}" if p.page else "",
+                                  p.headings, p.text]))
 
 
 def holds(passage: Chunk, fact: str) -> bool:

@@ -85,6 +85,7 @@ def chunk(text):
         ("No, only 25 days [1]", [], True),
         ("It was led by Margaret Smith [1]", ["Margaret"], False),
         ("The annual leave is generous and flexible for everyone", [], False),  # mostly its own words
+        ("Per the handbook (Document a), 25 days [1]", [], True),  # the prompt's label and the document's name
     ],
 )
 def test_grounding_finds_figures_names_and_words_the_sources_lack(answer, unsupported, ok):

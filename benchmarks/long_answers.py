@@ -17,11 +17,11 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from evals.datasets import load_dataset, sample  # noqa: E402
-from evals.runner import Result, eval_settings, open_pipeline, score  # noqa: E402
-from rag.answer import AnswerService, answer_style, prompt  # noqa: E402
-from rag.llm import get_llm  # noqa: E402
-from rag.settings import get_settings  # noqa: E402
+from evals.datasets import load_dataset, sample
+from evals.runner import Result, eval_settings, open_pipeline, score
+from rag.answer import AnswerService, answer_style, prompt
+from rag.llm import get_llm
+from rag.settings import get_settings
 
 TODAY = prompt.SYSTEM_LONG
 VARIANTS = {

@@ -1,11 +1,11 @@
 """Long answers' instructions and limits, judged by F1 and groundedness on the questions answered long
 (issue 25): every variant answers the same questions in one run, so their figures compare on any machine.
 
-    .venv/bin/python benchmarks/long_answers.py [--sets docugami aragog] [--limit 40] [--variants today copy]
+    .venv/bin/python benchmarks/long_answers.py [--sets docugami aragog] [--limit 40] [--variants today before]
 
-Variants: `today` (rag.answer.prompt.SYSTEM_LONG and the long_answer_tokens setting), `copy` (the same
-instructions, asking that figures be copied as the sources write them, not computed), `short` (today's
-instructions with 128 answer tokens). Prints a JSON summary per set and variant (rag eval's figures on the
+Variants: `today` (rag.answer.prompt.SYSTEM_LONG and the long_answer_tokens setting), `before` (the
+instructions until 2026-12-01, which asked for figures but not that they be copied as the sources write
+them), `short` (today's instructions with 128 answer tokens). Prints a JSON summary per set and variant (rag eval's figures on the
 long questions of its sample); --out writes every answer.
 """
 
@@ -26,10 +26,10 @@ from rag.settings import get_settings
 TODAY = prompt.SYSTEM_LONG
 VARIANTS = {
     "today": (TODAY, None),
-    "copy": (TODAY.replace(
-        "each figure with its period or date. ",
+    # until 2026-12-01: figures asked for, not how
+    "before": (TODAY.replace(
         "each figure copied exactly as the sources write it, with its period or date; "
-        "do not add, subtract or compute figures of your own. "), None),
+        "do not add, subtract or compute figures of your own. ", "each figure with its period or date. "), None),
     "short": (TODAY, 128),
 }
 

@@ -9,6 +9,9 @@ NOT_FOUND = "NOT FOUND"
 # are found afterwards (markers it writes are honoured, missing ones are added). Questions that ask for an
 # explanation, a comparison or a change over time get a few sentences instead, and are refused only when the
 # sources say nothing about them: a phrase cannot answer them, and sources rarely answer them completely.
+# Asked for figures, a small model also writes sums and differences of its own, often wrong and never in a
+# source: asking it to copy them cut such answers from 5 of 12 to none on docugami at the same F1
+# (benchmarks/long_answers.py, docs/BENCHMARKS.md).
 SYSTEM = (
     "You answer questions using only the numbered sources the user gives you. "
     "Reply with the answer only: the shortest phrase from the sources that answers the question. "
@@ -17,7 +20,8 @@ SYSTEM = (
 SYSTEM_LONG = (
     "You answer questions using only the numbered sources the user gives you. "
     "Reply in three to five sentences with the facts and figures from the sources that answer the question, "
-    "each figure with its period or date. "
+    "each figure copied exactly as the sources write it, with its period or date; "
+    "do not add, subtract or compute figures of your own. "
     f"If the sources say nothing about the question, reply exactly: {NOT_FOUND}"
 )
 REWRITE = (

@@ -142,7 +142,7 @@ def run_ours(settings, dataset, questions, generate: int) -> dict:
 
 def main():
     parser = argparse.ArgumentParser()
-    parser.add_argument("dataset", choices=["squad", "docugami", "cmu"])
+    parser.add_argument("dataset", choices=["squad", "docugami", "cmu", "hotpotqa", "aragog"])
     parser.add_argument("--limit", type=int, default=300)
     parser.add_argument("--generate", type=int, default=0, help="questions to answer with the model")
     parser.add_argument("--model", default=None, help="bundled model name (default: RAG_LLM_MODEL)")

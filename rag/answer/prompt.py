@@ -10,8 +10,8 @@ NOT_FOUND = "NOT FOUND"
 # explanation, a comparison or a change over time get a few sentences instead, and are refused only when the
 # sources say nothing about them: a phrase cannot answer them, and sources rarely answer them completely.
 # Asked for figures, a small model also writes sums and differences of its own, often wrong and never in a
-# source: asking it to copy them cut such answers from 5 of 12 to none on docugami at the same F1
-# (benchmarks/long_answers.py, docs/BENCHMARKS.md).
+# source: asking it to copy them cut docugami's long answers stating a figure no cited source holds from 4 of
+# 12 to none at the same F1 (benchmarks/long_answers.py, docs/BENCHMARKS.md).
 SYSTEM = (
     "You answer questions using only the numbered sources the user gives you. "
     "Reply with the answer only: the shortest phrase from the sources that answers the question. "

@@ -32,6 +32,7 @@ VARIANTS = {
         "do not add, subtract or compute figures of your own. ", "each figure with its period or date. "), None),
     "short": (TODAY, 128),
 }
+assert VARIANTS["before"][0] != TODAY, "SYSTEM_LONG changed: say what 'before' means against it"
 
 
 def main() -> None:

@@ -73,6 +73,28 @@ def test_collections_are_separate(store):
     assert {h.collection for h in store.search(base + "x", vx[0], k=4)} == {base + "x"}
 
 
+def test_a_few_chunks_are_found_beside_thousands_of_near_duplicates(store):
+    """A file of repeated lines (thousands of chunks alike) must not hide a small document from the search:
+    with Chroma's default search breadth about 4 of 10 such builds miss every one of its chunks."""
+    base = getattr(store, "test_collection", "c")
+    rng = np.random.default_rng(3)
+
+    def unit(v):
+        return (v / np.linalg.norm(v, axis=-1, keepdims=True)).astype(np.float32)
+
+    for build in range(8):
+        collection = f"{base}near{build}"
+        topic = unit(rng.normal(size=384))
+        few, _ = make(17, "few", collection)
+        alike, _ = make(5000, "alike", collection)
+        center = unit(rng.normal(size=384))
+        store.add(few, unit(topic + 0.6 * unit(rng.normal(size=(17, 384)))))
+        store.add(alike, unit(center + 0.05 * rng.normal(size=(5000, 384)) / np.sqrt(384)))
+        hits = store.search(collection, topic, k=10)
+        assert {h.document_id for h in hits} == {"few"}, f"build {build}"
+        store.drop_collection(collection)
+
+
 def test_server_going_away_is_backend_unavailable(tmp_path):
     port = free_port()
     process = start_chroma(tmp_path / "server", port)

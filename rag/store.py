@@ -46,7 +46,7 @@ def _chroma_name(collection: str) -> str:
 class ChromaStore:
     batch_size = 1000
     # Chroma's default of 100 lets a small document go unfound beside a few thousand near-identical chunks
-    # (a file of repeated lines): about 1 index build in 10 did, none of 130 at 400, which costs ~2 ms more
+    # (a file of repeated lines): about 1 index build in 12 did, none of 100 at 400, which costs ~2 ms more
     # per search over 50,000 chunks. Collections keep the value they were made with.
     ef_search = 400
 

@@ -6,7 +6,7 @@ import pytest
 from rag.chunks import Chunk
 from rag.errors import BackendUnavailable
 from rag.settings import Settings
-from rag.store import MemoryStore, open_store
+from rag.store import MemoryStore, _chroma_name, open_store
 from tests.helpers.servers import free_port, start_chroma
 
 pytestmark = pytest.mark.integration
@@ -93,6 +93,22 @@ def test_a_few_chunks_are_found_beside_thousands_of_near_duplicates(store):
         hits = store.search(collection, topic, k=10)
         assert {h.document_id for h in hits} == {"few"}, f"build {build}"
         store.drop_collection(collection)
+
+
+@pytest.mark.parametrize("store", ["embedded", "server"], indirect=True)
+def test_a_collection_made_with_chromas_default_search_breadth_is_widened(store):
+    """Stores made before the breadth was raised keep Chroma's 100 unless the store raises it when it opens
+    them (Chroma reads it when it next loads the index: measured, not tested here)."""
+    collection = getattr(store, "test_collection", "c") + "narrow"
+    chroma_name = _chroma_name(collection)
+    store.client.create_collection(chroma_name, embedding_function=None,
+                                   configuration={"hnsw": {"space": "cosine", "ef_search": 100}})
+    chunks, vectors = make(3, "d", collection)
+    store.add(chunks, vectors)
+    hnsw = store.client.get_collection(chroma_name).configuration["hnsw"]
+    assert hnsw["ef_search"] == store.ef_search == 400, hnsw
+    hits = store.search(collection, vectors[0], k=3)
+    assert {h.id for h in hits} == {c.id for c in chunks}, f"searched after widening: {hits}"
 
 
 def test_server_going_away_is_backend_unavailable(tmp_path):

@@ -67,7 +67,7 @@ class ChromaStore:
             chroma = self.client.get_or_create_collection(
                 _chroma_name(collection),
                 embedding_function=None,
-                configuration={"hnsw": self.hnsw},
+                configuration={"hnsw": dict(self.hnsw)},
             )
             hnsw = (chroma.configuration or {}).get("hnsw") or {}
             if hnsw.get("ef_search", self.ef_search) < self.ef_search:

@@ -6,11 +6,13 @@ from dataclasses import dataclass, field
 
 from rag.errors import RagError
 
-_COLLECTION_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$")
+# Matched against the whole string (fullmatch): `$` alone admits a trailing newline ("x\n").
+_COLLECTION_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,62}")
 
 
 def check_collection(name: str) -> str:
-    if not _COLLECTION_NAME.match(name or ""):
+    """The one check of every name a request, the CLI or the catalog gives a collection or a tenant."""
+    if not isinstance(name, str) or not _COLLECTION_NAME.fullmatch(name):
         raise RagError(
             f"invalid collection name {name!r}: use 1-63 letters, digits, '-' or '_', starting with a letter or digit"
         )

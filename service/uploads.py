@@ -23,9 +23,13 @@ def safe_name(filename: str | None) -> str:
     if not name:
         raise RagError("every uploaded file needs a file name")
     stem, suffix = Path(name).stem, Path(name).suffix
-    while len((stem + suffix).encode()) > MAX_NAME_BYTES:  # file systems stop at 255 bytes
-        stem = stem[:-1]
-    return stem.rstrip(" .") + suffix
+    if len(suffix.encode()) > 16:  # "Memo for Mr. Smith about ...": a sentence, not an extension
+        stem, suffix = name, ""
+    room = MAX_NAME_BYTES - len(suffix.encode())  # file systems stop at 255 bytes
+    stem = stem.encode()[:room].decode(errors="ignore").rstrip(" .")
+    if not stem:
+        raise RagError("every uploaded file needs a file name")
+    return stem + suffix
 
 
 def store_uploads(files: list[tuple[str | None, BinaryIO]], collection: str, settings, catalog: Catalog,

@@ -97,6 +97,12 @@ def create_app(services: Services, warm_up: bool = False) -> FastAPI:
         detail = [{"loc": e["loc"], "msg": e["msg"]} for e in exc.errors()]
         return error_response(request.url.path, 422, "ValidationError", detail)
 
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception):  # a bug: still JSON, and logged with its trace
+        log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+        return error_response(request.url.path, 500, "InternalError", "the server failed on this request; its log "
+                              "says why")
+
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException):
         return error_response(request.url.path, exc.status_code, "HTTPError", exc.detail)

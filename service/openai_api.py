@@ -4,9 +4,10 @@ import time
 import uuid
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from rag.errors import DocumentNotFound, RagError
+from service.schemas import Text
 
 PREFIX = "rag"  # `rag` is the default collection, `rag:NAME` the collection NAME
 EMBEDDING_MODEL = "all-minilm-l6-v2"
@@ -16,14 +17,28 @@ class ModelNotFound(DocumentNotFound):
     code = "model_not_found"  # OpenAI's code for it
 
 
+class ContentPart(BaseModel):
+    """One part of a message's content: text parts are read, others (images, audio) are left out."""
+
+    model_config = ConfigDict(extra="allow")
+    type: str
+    text: Text | None = None
+
+    @model_validator(mode="after")
+    def text_part_has_text(self):
+        if self.type == "text" and self.text is None:
+            raise ValueError("a text part needs a string `text`")
+        return self
+
+
 class V1Message(BaseModel):
     model_config = ConfigDict(extra="allow")
     role: Literal["system", "developer", "user", "assistant", "tool"]
-    content: str | list[dict] | None = None
+    content: Text | list[ContentPart] | None = None
 
     def text(self) -> str:
-        if isinstance(self.content, list):  # content parts: the text ones
-            return "\n".join(p.get("text", "") for p in self.content if p.get("type") == "text")
+        if isinstance(self.content, list):
+            return "\n".join(p.text or "" for p in self.content if p.type == "text")
         return self.content or ""
 
 
@@ -50,7 +65,7 @@ class ChatCompletionRequest(BaseModel):
 class EmbeddingRequest(BaseModel):
     model_config = ConfigDict(extra="allow")
     model: str = Field(examples=[EMBEDDING_MODEL])
-    input: str | list[str] = Field(examples=["How many vacation days do I get?"])
+    input: Text | list[Text] = Field(examples=["How many vacation days do I get?"])
     encoding_format: Literal["float", "base64"] = "float"
     dimensions: int | None = None
 

@@ -1,24 +1,36 @@
 """Request and response bodies of the HTTP API."""
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from rag.answer import Citation
 
 
+def valid_unicode(text: str) -> str:
+    """JSON may carry a lone surrogate ("\\ud800"), which no encoder can write: refused at the edge."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ValueError("the text is not valid Unicode (it holds a lone surrogate)") from None
+    return text
+
+
+Text = Annotated[str, AfterValidator(valid_unicode)]
+
+
 class Message(BaseModel):
     role: Literal["system", "user", "assistant"]
-    content: str = Field(min_length=1, max_length=8000)
+    content: Text = Field(min_length=1, max_length=8000)
 
 
 class ChatRequest(BaseModel):
-    question: str | None = Field(None, min_length=1, max_length=4000, examples=["How many vacation days do I get?"])
+    question: Text | None = Field(None, min_length=1, max_length=4000, examples=["How many vacation days do I get?"])
     messages: list[Message] | None = Field(
         None, max_length=100, description="Chat history, last message from the user; used instead of `question`."
     )
-    collection: str | None = Field(None, examples=["default"])
-    document_ids: list[str] | None = Field(None, max_length=1000, description="Only search these documents.")
+    collection: Text | None = Field(None, examples=["default"])
+    document_ids: list[Text] | None = Field(None, max_length=1000, description="Only search these documents.")
     top_k: int | None = Field(None, ge=1, le=20)
     stream: bool = Field(False, description="Server-sent events: `token` events, then one `done` event.")
     style: Literal["auto", "short", "long"] | None = Field(

@@ -2,13 +2,13 @@ from fastapi import APIRouter, status
 from pydantic import BaseModel
 
 from service.deps import CallerDep, ServicesDep
-from service.schemas import errors
+from service.schemas import Text, errors
 
 router = APIRouter(responses=errors(), tags=["collections"])
 
 
 class CollectionIn(BaseModel):
-    name: str
+    name: Text
 
 
 class CollectionOut(BaseModel):

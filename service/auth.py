@@ -26,14 +26,14 @@ class Caller:
 class Gate:
     def __init__(self, settings, keys):
         from limits import parse_many
-        from limits.storage import storage_from_string
         from limits.strategies import MovingWindowRateLimiter
+
+        from rag.llm.limiter import limit_storage
 
         self.settings = settings
         self.keys = keys
         self._warned = float("-inf")
-        storage = settings.redis_url or "memory://"
-        self.limiter = MovingWindowRateLimiter(storage_from_string(storage))
+        self.limiter = MovingWindowRateLimiter(limit_storage(settings.redis_url))
         self.all = parse_many(settings.rate_limit) if settings.rate_limit else []  # "" = no limit
         self.chat = parse_many(settings.chat_rate_limit) if settings.chat_rate_limit else []
 

@@ -57,8 +57,12 @@ class LargeModel:
         started = time.monotonic()
         for attempt in range(self.retries + 1):
             left = max(0.0, self.max_wait_s - (time.monotonic() - started))
-            if self.budget.acquire(tokens, left) is None:
-                wait = self.budget.wait_time(tokens)
+            try:
+                reserved = self.budget.acquire(tokens, left)
+                wait = self.budget.wait_time(tokens) if reserved is None else 0.0
+            except BackendUnavailable as e:  # its Redis is away: no call we cannot count
+                raise LargeUnavailable("large_unavailable", str(e)) from e
+            if reserved is None:
                 when = "never: the call exceeds a limit" if math.isinf(wait) else f"in {wait:.0f} s"
                 raise LargeUnavailable("budget_spent", f"the large model's budget is spent (next call {when})")
             self.stats.calls += 1

@@ -5,10 +5,34 @@ state is in this process, or in Redis when a URL is given, so that every replica
 import threading
 import time
 from collections import deque
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+
+from rag.errors import BackendUnavailable
 
 
 MARGIN_S = 3
+REDIS_TIMEOUT_S = 2.0  # a Redis that hangs (stopped, partitioned) must not hold an answer
+
+
+def limit_storage(url: str | None):
+    """The limits library's storage: in this process, or Redis with timeouts (its client waits forever)."""
+    from limits.storage import storage_from_string
+
+    if not url:
+        return storage_from_string("memory://")
+    return storage_from_string(url, socket_timeout=REDIS_TIMEOUT_S, socket_connect_timeout=REDIS_TIMEOUT_S)
+
+
+@contextmanager
+def storage_reachable(where: str):
+    """The budget's Redis gone is BackendUnavailable naming it, never a crash."""
+    import redis.exceptions
+
+    try:
+        yield
+    except (redis.exceptions.RedisError, OSError) as e:
+        raise BackendUnavailable(f"the large model's budget in {where} cannot be reached: {e}") from e
 
 
 @dataclass
@@ -24,10 +48,10 @@ class BudgetStats:
 class Budget:
     def __init__(self, rpm: int, tpm: int, rpd: int, storage_url: str | None = None, key: str = "large"):
         from limits import RateLimitItemPerDay, RateLimitItemPerSecond
-        from limits.storage import storage_from_string
         from limits.strategies import MovingWindowRateLimiter
 
-        self.limiter = MovingWindowRateLimiter(storage_from_string(storage_url or "memory://"))
+        self.limiter = MovingWindowRateLimiter(limit_storage(storage_url))
+        self.where = "Redis" if storage_url else "memory"
         self.key = key
         # A minute and a margin: our window starts when we reserve, the provider's when the request arrives,
         # which can be a second or two later on a busy machine (seen: 13 arrivals in 60 s at a limit of 10).
@@ -43,6 +67,10 @@ class Budget:
 
     def wait_time(self, tokens: int) -> float:
         """Seconds until a call of `tokens` could go through (0: now; inf: never, it exceeds a limit)."""
+        with storage_reachable(self.where):
+            return self._wait_time(tokens)
+
+    def _wait_time(self, tokens: int) -> float:
         wait = 0.0
         for item, cost, name in self._limits(tokens):
             if cost > item.amount:
@@ -59,9 +87,10 @@ class Budget:
             tokens += self._debt
             if self.wait_time(tokens) > 0:
                 return False
-            for item, cost, name in self._limits(tokens):
-                if not self.limiter.hit(item, self.key, name, cost=cost):
-                    return False
+            with storage_reachable(self.where):
+                for item, cost, name in self._limits(tokens):
+                    if not self.limiter.hit(item, self.key, name, cost=cost):
+                        return False
             self._debt = 0
             self.stats.allowed += 1
             self.stats.tokens_reserved += tokens
@@ -90,7 +119,14 @@ class Budget:
     def correct(self, reserved: int, used: int) -> None:
         """Charge what a call spent beyond its reservation (a moving window cannot give tokens back)."""
         extra = used - reserved
-        if extra > 0 and not self.limiter.hit(self.tokens, self.key, "tokens", cost=min(extra, self.tokens.amount)):
+        if extra <= 0:
+            return
+        try:
+            with storage_reachable(self.where):
+                charged = self.limiter.hit(self.tokens, self.key, "tokens", cost=min(extra, self.tokens.amount))
+        except BackendUnavailable:
+            charged = False  # owed, and charged with the next call
+        if not charged:
             with self._lock:
                 self._debt += extra
 

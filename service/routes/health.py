@@ -10,6 +10,20 @@ LOW_DISK_BYTES = 200 * 2**20  # below this, an upload or an ingest may not be wr
 BUSY_S = 300  # no answer holds the model this long: a wedged one does
 
 
+def redis_state(url: str) -> str:
+    import redis
+
+    from rag.llm.limiter import REDIS_TIMEOUT_S
+
+    try:
+        client = redis.Redis.from_url(url, socket_timeout=REDIS_TIMEOUT_S, socket_connect_timeout=REDIS_TIMEOUT_S)
+        with client:
+            client.ping()
+        return "ok"
+    except (redis.exceptions.RedisError, OSError) as e:
+        return f"unreachable: {type(e).__name__}"
+
+
 @router.get("/health", responses={503: {"description": "degraded: `problems` says why"}})
 def health(services: ServicesDep, request: Request):
     """Models loaded, store, catalog and queue reachable, your documents and chunks, ingest queue depth, disk
@@ -38,6 +52,10 @@ def health(services: ServicesDep, request: Request):
     except Exception as e:  # noqa: BLE001
         checks["queue"] = f"unreachable: {type(e).__name__}"
         problems.append("the job queue cannot be reached")
+    if url := services.settings.redis_url:
+        checks["redis"] = redis_state(url)
+        if checks["redis"] != "ok":
+            problems.append("Redis cannot be reached (the large model's budget, shared rate limits, the job queue)")
     free = shutil.disk_usage(services.settings.data_dir).free
     checks["disk_free_mb"] = round(free / 2**20)
     if free < LOW_DISK_BYTES:

@@ -42,6 +42,22 @@ def start_chroma(path, port) -> subprocess.Popen:
     return process
 
 
+def start_redis(port: int, folder) -> subprocess.Popen:
+    """A Redis of this test's own (the machine's is shared): it can be stopped and started again."""
+    process = subprocess.Popen(["redis-server", "--port", str(port), "--save", "", "--appendonly", "no",
+                                "--dir", str(folder)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    import redis
+
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            redis.Redis(port=port, socket_timeout=1).ping()
+            return process
+        except redis.exceptions.ConnectionError:
+            time.sleep(0.1)
+    raise AssertionError("redis-server did not start")
+
+
 def start_service(data_dir, port: int, log, **env) -> subprocess.Popen:
     """`rag serve` as a process (the fake LLM unless env says otherwise), up and answering /health."""
     import os

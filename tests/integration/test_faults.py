@@ -15,7 +15,7 @@ import pytest
 from rag.catalog import open_catalog
 from rag.settings import Settings
 from tests.conftest import ROOT
-from tests.helpers.servers import free_port, start_chroma, start_service
+from tests.helpers.servers import free_port, start_chroma, start_redis, start_service
 
 pytestmark = pytest.mark.integration
 FAST = {"RAG_JOB_LEASE_S": "3", "RAG_JOB_RETRY_DELAY_S": "1", "RAG_JOB_RETRIES": "6", "RAG_RATE_LIMIT": "",
@@ -148,22 +148,6 @@ def test_chroma_server_away_then_back(tmp_path):
     finally:
         chroma.terminate()
         chroma.wait(timeout=30)
-
-
-def start_redis(port: int, folder) -> subprocess.Popen:
-    """A Redis of this test's own (the machine's is shared): it can be stopped and started again."""
-    process = subprocess.Popen(["redis-server", "--port", str(port), "--save", "", "--appendonly", "no",
-                                "--dir", str(folder)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    import redis
-
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        try:
-            redis.Redis(port=port, socket_timeout=1).ping()
-            return process
-        except redis.exceptions.ConnectionError:
-            time.sleep(0.1)
-    raise AssertionError("redis-server did not start")
 
 
 def test_redis_away_then_back(tmp_path):

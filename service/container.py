@@ -147,7 +147,7 @@ class Services:
         if len(files) > self.settings.max_upload_files:
             raise FileTooLarge(f"{len(files)} files in one upload; at most {self.settings.max_upload_files} "
                                "(RAG_MAX_UPLOAD_FILES)")
-        stored = store_uploads(files, key, self.settings, self.catalog, lambda new: self._check_quota(tenant, new))
+        stored = store_uploads(files, key, tenant, self.settings, self.catalog, self._quota)
         try:
             return self.jobs.submit(key, stored), collection_name(key), stored
         except BackendUnavailable:  # not queued: the upload did not happen, nothing stays pending
@@ -156,16 +156,10 @@ class Services:
                     self.catalog.delete_document(doc.id)
             raise
 
-    def _check_quota(self, tenant: str, new: dict[str, int]) -> None:
-        """`new`: the sizes of the files about to be kept, by document id (a replaced one no longer counts)."""
+    def _quota(self, count: int, size: int) -> None:
+        """Refuses an upload that would leave the tenant with `count` documents of `size` bytes past its quota;
+        called inside the catalog's transaction that keeps the upload."""
         s = self.settings
-        if not (s.tenant_max_documents or s.tenant_max_mb):
-            return
-        count, size = self.catalog.usage(self.collection_keys(tenant))
-        for doc_id in new:
-            if (old := self.catalog.get(doc_id)) is not None and old.status != "failed":
-                count, size = count - 1, size - (old.size or 0)
-        count, size = count + len(new), size + sum(new.values())
         if s.tenant_max_documents and count > s.tenant_max_documents:
             raise QuotaExceeded(f"this upload would make {count:,} documents; a tenant may keep "
                                 f"{s.tenant_max_documents:,} (RAG_TENANT_MAX_DOCUMENTS)")

@@ -2,7 +2,6 @@
 stored unless all are valid."""
 
 import errno
-import hashlib
 import os
 import re
 import tempfile
@@ -11,7 +10,8 @@ from typing import BinaryIO, Callable
 
 from ingest.loaders import EXTENSIONS, detect_type
 from rag.errors import FileTooLarge, RagError, StorageFull, UnsupportedFile
-from rag.catalog import Catalog, document_id
+from ingest.files import sha256_file
+from rag.catalog import Catalog, NewUpload, document_id
 
 
 MAX_NAME_BYTES = 200
@@ -32,21 +32,21 @@ def safe_name(filename: str | None) -> str:
     return stem + suffix
 
 
-def store_uploads(files: list[tuple[str | None, BinaryIO]], collection: str, settings, catalog: Catalog,
-                  check_quota: Callable[[dict[str, int]], None] = lambda sizes: None) -> list[dict]:
+def store_uploads(files: list[tuple[str | None, BinaryIO]], collection: str, tenant: str, settings, catalog: Catalog,
+                  quota: Callable[[int, int], None] = lambda count, size: None) -> list[dict]:
     """Every file checked and kept, or none (a full disk is a StorageFull, not a half-written upload).
-    `check_quota` gets the sizes by document id of files about to be kept, and may refuse them.
-    Returns the job's files: {"name", "source", "document_id"}."""
+    `quota` gets the tenant's documents and bytes as they would be with these files, inside the catalog
+    transaction that keeps them, and may refuse them. Returns the job's files: {"name", "source", "document_id"}."""
     try:
-        return _store(files, collection, settings, catalog, check_quota)
+        return _store(files, collection, tenant, settings, catalog, quota)
     except OSError as e:
         if e.errno in (errno.ENOSPC, errno.EDQUOT, errno.EROFS):
             raise StorageFull(f"the server cannot store uploads now: {e.strerror}") from None
         raise
 
 
-def _store(files: list[tuple[str | None, BinaryIO]], collection: str, settings, catalog: Catalog,
-           check_quota: Callable[[dict[str, int]], None]) -> list[dict]:
+def _store(files: list[tuple[str | None, BinaryIO]], collection: str, tenant: str, settings, catalog: Catalog,
+           quota: Callable[[int, int], None]) -> list[dict]:
     if not files:
         raise RagError("no files in the upload: send one or more as multipart field 'files'")
     folder = settings.data_dir / "tmp"  # staged here while checked; kept in the catalog
@@ -73,14 +73,10 @@ def _store(files: list[tuple[str | None, BinaryIO]], collection: str, settings, 
                     raise UnsupportedFile(f"{name}: {e}") from None
         if len({name for name, _ in staged}) < len(staged):
             raise RagError("two uploaded files have the same name")
-        check_quota({document_id(collection, name): temp.stat().st_size for name, temp in staged})
-        stored = []
-        for name, temp in staged:
-            doc_id = document_id(collection, name)
-            data = temp.read_bytes()
-            catalog.put_upload(doc_id, collection, name, name, hashlib.sha256(data).hexdigest(), data)
-            stored.append({"name": name, "source": name, "document_id": doc_id})
-        return stored
+        uploads = [NewUpload(document_id(collection, name), collection, name, sha256_file(temp), temp.stat().st_size,
+                             temp.read_bytes) for name, temp in staged]
+        catalog.put_uploads(uploads, tenant, quota)
+        return [{"name": u.name, "source": u.name, "document_id": u.document_id} for u in uploads]
     finally:
         for _, temp in staged:
             temp.unlink(missing_ok=True)

@@ -4,6 +4,7 @@ own transaction; no SQL lives outside this package."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Protocol
 
@@ -11,6 +12,16 @@ from rag.chunks import Chunk, short_hash
 
 if TYPE_CHECKING:
     from rag.catalog.keys import ApiKeys
+
+
+@dataclass
+class NewUpload:
+    document_id: str
+    collection: str
+    name: str
+    sha256: str
+    size: int
+    read: Callable[[], bytes]  # the bytes, read when written (one file in memory at a time)
 
 
 def document_id(collection: str, source: str) -> str:
@@ -91,8 +102,8 @@ class Catalog(Protocol):
 
     def collections(self) -> list[str]: ...
 
-    def usage(self, collections: list[str]) -> tuple[int, int]:
-        """Documents kept in these collections (any status but failed), and their bytes."""
+    def usage(self, tenant: str) -> tuple[int, int]:
+        """Documents the tenant keeps (any status but failed), and their bytes."""
 
     def has_collection(self, name: str) -> bool: ...
 
@@ -141,6 +152,11 @@ class Catalog(Protocol):
     # Uploaded bytes.
     def put_upload(self, document_id: str, collection: str, source: str, name: str, sha256: str, data: bytes) -> None:
         """The bytes every worker reads; a document not known yet is listed as pending from now."""
+
+    def put_uploads(self, uploads: list[NewUpload], tenant: str, check: Callable[[int, int], None]) -> None:
+        """All kept or none, in one transaction that no other upload of the tenant interleaves with: `check`
+        gets the tenant's documents and bytes as they would be after it (a replaced file no longer counts),
+        and may refuse by raising."""
 
     def upload(self, document_id: str) -> bytes | None: ...
 

@@ -7,16 +7,17 @@ import json
 import time
 from contextlib import contextmanager
 
-from sqlalchemy import case, delete, exc, func, insert, select, update
+from sqlalchemy import case, delete, exc, func, insert, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
 from rag.catalog import tables as t
 from rag.catalog.tables import now
-from rag.catalog.base import CachedAnswer, Document, Job
+from rag.catalog.base import CachedAnswer, Document, Job, NewUpload
 from rag.catalog.keys import ApiKeys
 from rag.chunks import Chunk
 from rag.errors import BackendUnavailable
+from rag.tenants import DEFAULT, SEPARATOR
 
 
 @contextmanager
@@ -67,13 +68,16 @@ class SqlCatalog:
         with self._read() as c:
             return [Document(**r) for r in c.execute(query).mappings()]
 
-    def usage(self, collections: list[str]) -> tuple[int, int]:
-        """Documents kept in these collections (any status but failed), and their bytes."""
-        d = t.documents.c
-        query = select(func.count(), func.coalesce(func.sum(d.size), 0)).where(
-            d.collection.in_(collections), d.status != "failed")
+    def usage(self, tenant: str) -> tuple[int, int]:
         with self._read() as c:
-            count, size = c.execute(query).one()
+            return self._usage(c, tenant)
+
+    def _usage(self, conn, tenant: str) -> tuple[int, int]:
+        d = t.documents.c
+        owned = (~d.collection.contains(SEPARATOR, autoescape=True) if tenant == DEFAULT
+                 else d.collection.startswith(tenant + SEPARATOR, autoescape=True))
+        query = select(func.count(), func.coalesce(func.sum(d.size), 0)).where(owned, d.status != "failed")
+        count, size = conn.execute(query).one()
         return int(count), int(size)
 
     def collections(self) -> list[str]:
@@ -240,17 +244,33 @@ class SqlCatalog:
 
     # -- uploaded bytes --------------------------------------------------------------------------
 
+    def put_uploads(self, uploads: list[NewUpload], tenant: str, check) -> None:
+        with self._write() as conn:  # SQLite: BEGIN IMMEDIATE, one writer at a time
+            if self.engine.dialect.name == "postgresql":  # the tenant's uploads one at a time, to their commit
+                conn.execute(text("SELECT pg_advisory_xact_lock(7244, hashtext(:tenant))"), {"tenant": tenant})
+            count, size = self._usage(conn, tenant)
+            d = t.documents.c
+            replaced = conn.execute(select(func.count(), func.coalesce(func.sum(d.size), 0)).where(
+                d.id.in_([u.document_id for u in uploads]), d.status != "failed")).one()
+            check(count - replaced[0] + len(uploads), size - replaced[1] + sum(u.size for u in uploads))
+            for u in uploads:
+                self._put_upload(conn, u.document_id, u.collection, u.name, u.name, u.sha256, u.read())
+
     def put_upload(self, document_id: str, collection: str, source: str, name: str, sha256: str, data: bytes) -> None:
         with self._write() as conn:
-            conn.execute(delete(t.uploads).where(t.uploads.c.document_id == document_id))
-            conn.execute(insert(t.uploads).values(document_id=document_id, name=name, sha256=sha256, data=data,
-                                                  created_at=now()))
-            known = conn.execute(select(t.documents.c.id).where(t.documents.c.id == document_id)).first()
-            if known is None:  # listed (and deletable) from now on; its job makes it ingested or failed
-                stamp = now()
-                conn.execute(insert(t.documents).values(
-                    id=document_id, collection=collection, source=source, sha256=sha256, size=len(data),
-                    status="pending", chunks=0, created_at=stamp, updated_at=stamp))
+            self._put_upload(conn, document_id, collection, source, name, sha256, data)
+
+    def _put_upload(self, conn, document_id: str, collection: str, source: str, name: str, sha256: str,
+                    data: bytes) -> None:
+        conn.execute(delete(t.uploads).where(t.uploads.c.document_id == document_id))
+        conn.execute(insert(t.uploads).values(document_id=document_id, name=name, sha256=sha256, data=data,
+                                              created_at=now()))
+        known = conn.execute(select(t.documents.c.id).where(t.documents.c.id == document_id)).first()
+        if known is None:  # listed (and deletable) from now on; its job makes it ingested or failed
+            stamp = now()
+            conn.execute(insert(t.documents).values(
+                id=document_id, collection=collection, source=source, sha256=sha256, size=len(data),
+                status="pending", chunks=0, created_at=stamp, updated_at=stamp))
 
     def upload(self, document_id: str) -> bytes | None:
         with self._read() as c:

@@ -165,3 +165,38 @@ def test_writers_racing_on_a_new_collection_and_document_lose_nothing(catalog):
         t.join()
     assert not errors and catalog.version("fresh") == 8 and len(catalog.list("fresh")) == 1
     catalog.create_collection("fresh")  # so that the module's shared database is left clean
+
+
+def test_quota_is_checked_and_charged_in_one_transaction(catalog):
+    """20 uploads at once against a 10-document quota keep exactly 10; the tenant's usage counts only its own."""
+    from rag.catalog import NewUpload
+    from rag.errors import QuotaExceeded
+
+    catalog.create_collection("acme.docs")
+    catalog.create_collection("docs")
+    catalog.put_upload("other", "docs", "other.txt", "other.txt", "s", b"the default tenant's")
+
+    def quota(count, size):
+        if count > 10:
+            raise QuotaExceeded("over")
+
+    def one(i, outcomes):
+        item = NewUpload(f"doc-{i}", "acme.docs", f"{i}.txt", "s", 5, lambda: b"bytes")
+        try:
+            catalog.put_uploads([item], "acme", quota)
+            outcomes.append("kept")
+        except QuotaExceeded:
+            outcomes.append("refused")
+
+    outcomes: list[str] = []
+    threads = [threading.Thread(target=one, args=(i, outcomes)) for i in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert outcomes.count("kept") == 10 and outcomes.count("refused") == 10
+    assert catalog.usage("acme") == (10, 50) and catalog.usage("default") == (1, len(b"the default tenant's"))
+    again = NewUpload("doc-0", "acme.docs", "0.txt", "s2", 7, lambda: b"replaced")  # a replacement counts once
+    catalog.put_uploads([again], "acme", quota)
+    assert catalog.upload("doc-0") == b"replaced"
+    catalog.drop_collection("acme.docs")

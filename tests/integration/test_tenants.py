@@ -194,6 +194,37 @@ def test_upload_limits_per_request_and_per_tenant(settings, embedder, fake_llm):
         upload(client, b, "three.txt", content=b"another tenant's quota")
 
 
+def test_concurrent_uploads_never_pass_the_quota(settings, embedder, fake_llm):
+    """20 uploads at once against 10 documents, 8 of 200 KB at once against 1 MB: the quota holds exactly."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import httpx
+
+    from service.app import create_app
+    from service.container import build_services
+    from tests.helpers.servers import serve_app
+
+    services = build_services(settings.model_copy(update={"tenant_max_documents": 10, "tenant_max_mb": 1}),
+                              embedder, fake_llm)
+    _, key = services.catalog.keys.create("acme")
+    with serve_app(create_app(services)) as url:
+        def send(name, size):
+            body = (f"note {name} " * (size // 12 + 1)).encode()[:size]
+            return httpx.post(f"{url}/documents", files=[("files", (name, body))], headers=as_key(key),
+                              timeout=120).status_code
+
+        with ThreadPoolExecutor(20) as pool:
+            codes = list(pool.map(send, [f"small-{i}.txt" for i in range(20)], [100] * 20))
+        assert codes.count(202) == 10 and codes.count(413) == 10, codes
+        assert services.catalog.usage("acme")[0] == 10
+        for doc in services.documents("acme"):
+            services.delete_document(doc.id, "acme")
+        with ThreadPoolExecutor(8) as pool:
+            codes = list(pool.map(send, [f"big-{i}.txt" for i in range(8)], [200_000] * 8))
+        assert codes.count(202) == 5 and codes.count(413) == 3, codes
+        assert services.catalog.usage("acme")[1] <= 2**20
+
+
 def test_keys_commands_while_the_service_runs(client, settings):
     env = {**os.environ, "RAG_DATA_DIR": str(settings.data_dir)}
     rag = [sys.executable, "-m", "service"]

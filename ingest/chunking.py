@@ -1,6 +1,6 @@
 """Split loaded text into chunks that fit the embedding model, with heading paths and spans."""
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 from langchain_text_splitters import RecursiveCharacterTextSplitter
@@ -14,7 +14,12 @@ from rag.errors import UnsupportedFile
 SEPARATORS = ["\n\n", "\n", ". ", "; ", ", ", " ", ",", ""]
 # Raise when the same file and settings give other chunks: ingest then chunks stored files again.
 # 2: pieces measured without the encoder's special tokens (single-line text got chunks 5-8x too small).
-VERSION = 2
+# 3: long blocks split a window at a time (chunks never cross a window's end), so the cap stops work early.
+VERSION = 3
+# Text handed to the splitter at once: its work and memory grow with what it is given (a 25 MB one-line CSV
+# took 191 s and 4 GB before the chunk cap was checked), so a long block goes a window at a time.
+WINDOW_CHARS = 20_000
+WINDOW_CUTS = ["\n\n", "\n", ". ", " ", ","]
 
 
 def chunking_key(settings) -> str:
@@ -79,33 +84,35 @@ class Chunker:
         )
 
     def split(self, loaded: Loaded, document_id: str, collection: str, source: str) -> list[Chunk]:
+        """The chunks, made as the text is read: past the cap the file fails at once, its rest never split."""
         chunks: list[Chunk] = []
         seen: set[str] = set()
         for block in blocks_of(loaded):
-            position = 0
-            for piece in self.splitter.split_text(block.text):
-                # Pieces come in order; the splitter's own start_index mistakes token overlap for characters.
-                found = block.text.find(piece, position)
-                position = found + 1 if found >= 0 else position
-                start = block.offset + max(found, 0)
-                for text, piece_start in self._fit(piece, start):
-                    if sum(ch.isalnum() for ch in text) < 3 or _only_heading(text):
-                        continue
-                    chunk_id = short_hash("chunk", document_id, text)
-                    if chunk_id in seen:  # repeated boilerplate (page headers, footers) is kept once
-                        continue
-                    seen.add(chunk_id)
-                    if self.max_chunks and len(chunks) >= self.max_chunks:
-                        raise UnsupportedFile(f"more than {self.max_chunks:,} chunks of text (RAG_MAX_FILE_CHUNKS): "
-                                              "split the file, or raise the limit")
-                    chunks.append(
-                        Chunk(
-                            id=chunk_id, document_id=document_id, collection=collection, source=source,
-                            text=text, index=len(chunks), start=piece_start, end=piece_start + len(text),
-                            page=block.page, headings=block.headings,
-                        )
-                    )
+            for text, start in self._pieces(block):
+                if sum(ch.isalnum() for ch in text) < 3 or _only_heading(text):
+                    continue
+                chunk_id = short_hash("chunk", document_id, text)
+                if chunk_id in seen:  # repeated boilerplate (page headers, footers) is kept once
+                    continue
+                seen.add(chunk_id)
+                if self.max_chunks and len(chunks) >= self.max_chunks:
+                    raise UnsupportedFile(f"more than {self.max_chunks:,} chunks of text (RAG_MAX_FILE_CHUNKS): "
+                                          "split the file, or raise the limit")
+                chunks.append(Chunk(
+                    id=chunk_id, document_id=document_id, collection=collection, source=source, text=text,
+                    index=len(chunks), start=start, end=start + len(text), page=block.page, headings=block.headings,
+                ))
         return chunks
+
+    def _pieces(self, block: Block) -> Iterator[tuple[str, int]]:
+        """(text, where it starts in the page or document), a window of the block at a time."""
+        for window, at in windows(block.text):
+            position = 0
+            for piece in self.splitter.split_text(window):
+                # Pieces come in order; the splitter's own start_index mistakes token overlap for characters.
+                found = window.find(piece, position)
+                position = found + 1 if found >= 0 else position
+                yield from self._fit(piece, block.offset + at + max(found, 0))
 
     def _fit(self, text: str, start: int) -> list[tuple[str, int]]:
         """The splitter measures pieces, not their joins: halve anything still too long for the encoder."""
@@ -115,6 +122,19 @@ class Chunker:
         cut = text.rfind(" ", 0, middle)
         cut = cut if cut > 0 else middle
         return self._fit(text[:cut], start) + self._fit(text[cut:].lstrip(), start + len(text) - len(text[cut:].lstrip()))
+
+
+def windows(text: str, size: int = WINDOW_CHARS):
+    """(window, its offset): the text cut every `size` characters or a little before, where a paragraph, a
+    line, a sentence, a word or a field ends."""
+    at = 0
+    while len(text) - at > size:
+        end = at + size
+        cut = next((found + len(sep) for sep in WINDOW_CUTS if (found := text.rfind(sep, at + size // 2, end)) >= 0),
+                   end)
+        yield text[at:cut], at
+        at = cut
+    yield text[at:], at
 
 
 def _only_heading(text: str) -> bool:

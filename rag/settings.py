@@ -132,6 +132,8 @@ class Settings(BaseSettings):
     rate_limit: str = Field("600/minute", description="requests per API key (per client address with auth off), "
                             "in the limits library's notation, e.g. '600/minute;10000/hour'; past it a 429")
     chat_rate_limit: str = Field("30/minute", description="questions per API key (/chat and /v1/chat/completions)")
+    embed_rate_limit: str = Field("60000/minute", description="tokens per API key embedded by /v1/embeddings "
+                                  "(about a third of this machine's encoder); past it a 429")
     max_upload_files: int = Field(100, description="files in one upload request")
     tenant_max_documents: int = Field(10_000, description="documents a tenant may keep; 0 = no limit")
     tenant_max_mb: float = Field(5_000, description="megabytes of files a tenant may keep; 0 = no limit")

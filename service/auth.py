@@ -36,6 +36,7 @@ class Gate:
         self.limiter = MovingWindowRateLimiter(limit_storage(settings.redis_url))
         self.all = parse_many(settings.rate_limit) if settings.rate_limit else []  # "" = no limit
         self.chat = parse_many(settings.chat_rate_limit) if settings.chat_rate_limit else []
+        self.embedded = parse_many(settings.embed_rate_limit) if settings.embed_rate_limit else []
 
     def auth_on(self) -> bool:
         mode = self.settings.auth
@@ -59,19 +60,28 @@ class Gate:
                                "makes one)" if not authorization else "this API key is not valid (unknown or revoked)")
         items = self.all + (self.chat if path in CHAT_PATHS else [])
         for item in items:
-            if not self._hit(item, caller.client):
-                reset, _ = self.limiter.get_window_stats(item, "api", caller.client)
-                raise TooManyRequests(f"more than {item} for this {'key' if caller.key else 'client'}; "
-                                      "try again later", retry_after=max(1.0, reset - time.time()))
+            self._charge(item, caller, "api", 1, "requests")
         return caller
 
-    def _hit(self, item, client: str) -> bool:
+    def charge_embedding(self, caller: Caller, tokens: int) -> None:
+        """The tokens a caller asks /v1/embeddings to read, against its own limit (TooManyRequests past it).
+        A request larger than the whole limit passes only into an empty window, and fills it."""
+        for item in self.embedded:
+            self._charge(item, caller, "embed", min(tokens, item.amount), "embedded tokens")
+
+    def _charge(self, item, caller: Caller, space: str, cost: int, what: str) -> None:
+        if not self._hit(item, space, caller.client, cost):
+            reset, _ = self.limiter.get_window_stats(item, space, caller.client)
+            raise TooManyRequests(f"more than {item} {what} for this {'key' if caller.key else 'client'}; "
+                                  "try again later", retry_after=max(1.0, reset - time.time()))
+
+    def _hit(self, item, space: str, client: str, cost: int = 1) -> bool:
         """Counted, and within the limit. With the limits' Redis away, requests pass uncounted: a limit
         protects the service, and the service itself still works (what needs Redis answers its own 503)."""
         import redis.exceptions
 
         try:
-            return self.limiter.hit(item, "api", client)
+            return self.limiter.hit(item, space, client, cost=cost)
         except (redis.exceptions.RedisError, OSError) as e:
             if time.monotonic() - self._warned > 60:
                 log.warning("rate limits not applied: their storage is unreachable (%s)", e)

@@ -12,6 +12,7 @@ from ingest.worker import Jobs
 from rag.answer import AnswerService
 from rag.answer.cache import AnswerCache
 from rag.answer.escalation import LargeModel, open_large_model
+from rag.answer.turns import Turns
 from rag.catalog import Catalog, Document, open_catalog
 from rag.embeddings import Embedder, get_embedder
 from rag.errors import (
@@ -38,6 +39,7 @@ class Services:
         self.retriever = Retriever(self.embedder, self.store, self.catalog.lexical, self.settings)
         self.ingestor = Ingestor(self.settings, self.embedder, self.store, self.catalog)
         self.jobs = Jobs(self.settings, self.catalog, open_queue(self.settings), self.ingestor, self.write_lock)
+        self.turns = Turns(self.settings.max_waiting_answers, self.settings.max_wait_s)  # the model's line
 
     @property
     def runs_worker(self) -> bool:
@@ -63,7 +65,13 @@ class Services:
 
     @cached_property
     def answers(self) -> AnswerService:
-        return AnswerService(self.retriever, self.llm, self.settings, self.large, self.cache)
+        return AnswerService(self.retriever, self.llm, self.settings, self.large, self.cache, self.turns)
+
+    @cached_property
+    def embedding_line(self):
+        from service.embeddings import EmbeddingLine
+
+        return EmbeddingLine(self.embedder, self.turns)
 
     @cached_property
     def metrics(self):

@@ -27,6 +27,11 @@ class Turns:
         with self._cond:
             return max(0, self._next - self._serving - 1 - len(self._abandoned))
 
+    def busy(self) -> bool:
+        """An answer holds the model or waits for it."""
+        with self._cond:
+            return self._next - self._serving - len(self._abandoned) > 0
+
     def retry_after(self) -> float:
         return max(1.0, self._answer_s * (self.waiting() + 1))
 

@@ -4,7 +4,6 @@ the documents. `model` selects the collection (`rag`, `rag:NAME`); our fields ri
 import base64
 import json
 
-import numpy as np
 from fastapi import APIRouter
 
 from rag.errors import RagError
@@ -86,8 +85,9 @@ def embeddings(services: ServicesDep, caller: CallerDep, request: EmbeddingReque
         raise RagError("input is over 1,000,000 characters")
     if request.dimensions not in (None, services.embedder.dimension):
         raise RagError(f"this model has {services.embedder.dimension} dimensions only")
-    vectors = services.embedder.embed(texts).astype(np.float32)
     tokens = sum(services.embedder.count_tokens(t) for t in texts)
+    services.gate.charge_embedding(caller, tokens)
+    vectors = services.embedding_line.embed(texts)
     data = []
     for i, vector in enumerate(vectors):
         encoded = base64.b64encode(vector.astype("<f4").tobytes()).decode() if request.encoding_format == "base64" \

@@ -103,6 +103,7 @@ class AnswerService:
         """Events: {"type": "sources", "sources"}, {"type": "token", "text"} ..., then {"type": "done", **Answer}."""
         run = Run(messages, collection, top_k, document_ids, style)
         with ExitStack() as model:
+            run.model = model
             if len(messages) > 1:  # the follow-up is rewritten by the model
                 self._wait_for_model(run, model)
             self._standalone(run)
@@ -111,7 +112,7 @@ class AnswerService:
                 yield {"type": "sources", "sources": [asdict(c) for c in hit.citations]}
                 yield from self._done(run, hit)
                 return
-            if "queued_s" not in run.timings:
+            if not run.holding:
                 self._wait_for_model(run, model)
             self._retrieve(run)
             yield {"type": "sources", "sources": self._sources(run)}
@@ -126,7 +127,15 @@ class AnswerService:
         """This answer's turn on the model, held to its last word (the time in line is reported apart)."""
         at = time.perf_counter()
         model.enter_context(self.turns.turn())
-        run.lap("queued_s", at)
+        run.holding = True
+        run.timings["queued_s"] = round(run.timings.get("queued_s", 0.0) + time.perf_counter() - at, 3)
+
+    def _let_go_of_model(self, run: Run) -> None:
+        """The turn given back while this answer waits for the large model (its budget may take a minute):
+        the others' answers go on meanwhile."""
+        if run.holding:
+            run.model.close()
+            run.holding = False
 
     # -- the steps, in order -------------------------------------------------------------------------
 
@@ -185,6 +194,8 @@ class AnswerService:
             fallback = self._escalate(run, None, "always", "the policy is to always ask the large model")
             if fallback.by == "large":
                 return fallback
+        if not run.holding:  # given back while the large model was tried
+            self._wait_for_model(run, run.model)
         reply = yield from self._answer_locally(run)
         if fallback is not None:  # the large model was wanted and could not be had
             return replace(reply, reason=fallback.reason, detail=fallback.detail)
@@ -234,6 +245,7 @@ class AnswerService:
     def _escalate(self, run: Run, local: Reply | None, reason: str, detail: str) -> Reply:
         """The large model on the same prompt; when it cannot be had, the local reply marked with why (the
         caller answers locally when there is none yet)."""
+        self._let_go_of_model(run)
         at = time.perf_counter()
         max_tokens = self.settings.long_answer_tokens if run.style == "long" else self.settings.max_answer_tokens
         try:

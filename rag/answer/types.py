@@ -60,6 +60,8 @@ class Run:
     best: float = 0.0
     prompt: list[dict[str, str]] = field(default_factory=list)
     sent: str = ""  # text already streamed
+    model: object = None  # the ExitStack that holds this answer's turn on the local model, while it holds one
+    holding: bool = False
 
     def lap(self, name: str, since: float) -> None:
         self.timings[name] = round(time.perf_counter() - since, 3)

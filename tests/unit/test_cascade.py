@@ -174,3 +174,30 @@ def test_a_cached_answer_is_served_for_a_paraphrase_until_the_collection_changes
 )
 def test_near_miss_questions_differ_in_their_key_terms(a, b, same):
     assert same_terms(a, b) is same
+
+
+@pytest.mark.parametrize("escalation", ["when_needed", "always"])
+def test_an_answer_waiting_for_the_large_model_leaves_the_local_one_to_others(escalation):
+    """While one answer waits for the large model (its budget, its reply), another is answered locally."""
+    import threading
+
+    class SlowProvider(FakeProvider):
+        def complete(self, messages, max_tokens, stop=None):
+            if entered.is_set():  # the other answer's call
+                return super().complete(messages, max_tokens, stop)
+            entered.set()
+            assert released.wait(10), "the provider was never released"
+            raise BackendUnavailable("down")  # so the always policy answers locally: the turn is taken again
+
+    entered, released = threading.Event(), threading.Event()
+    answers = service(FakeLLM(["NOT FOUND"] * 4), SlowProvider(), escalation=escalation, large_retries=0,
+                      max_wait_s=5)
+    first = {}
+    waiting = threading.Thread(target=lambda: first.setdefault("done", list(answers.stream(ASK, "c"))[-1]))
+    waiting.start()
+    assert entered.wait(10)
+    other = list(answers.stream(ASK, "c"))[-1]  # not behind the first: it holds no turn while it waits
+    assert other["type"] == "done" and other["timings"]["queued_s"] < 5
+    released.set()
+    waiting.join(10)
+    assert first["done"]["answered_by"] == "local" and first["done"]["answered_by_reason"] == "large_unavailable"

@@ -138,6 +138,10 @@ class Settings(BaseSettings):
     tenant_max_documents: int = Field(10_000, description="documents a tenant may keep; 0 = no limit")
     tenant_max_mb: float = Field(5_000, description="megabytes of files a tenant may keep; 0 = no limit")
 
+    # The HTTP server's bounds on slow or greedy clients (service/server.py).
+    header_timeout_s: float = Field(10.0, description="a request's line and headers must arrive within this")
+    max_connections: int = Field(1000, description="connections and requests at once; past it a 503")
+
     # Browsers on other origins may call the API only from these (e.g. ["https://intranet.example"]); none by default.
     cors_origins: list[str] = Field(default_factory=list, description='JSON list, e.g. ["https://app.example.com"]')
 

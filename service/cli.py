@@ -33,11 +33,10 @@ def serve(
     port: Annotated[int, typer.Option(help="Port.")] = 8000,
 ) -> None:
     """Run the HTTP API (docs at /docs); embedded, with the ingest worker inside."""
-    import uvicorn
-
     from rag.lock import store_lock
     from service.app import create_app
     from service.container import build_services
+    from service.server import run
 
     settings = get_settings()
     try:
@@ -45,7 +44,7 @@ def serve(
             api = create_app(build_services(settings), warm_up=True)
             shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
             api.state.url = f"http://{shown}:{port}/"
-            uvicorn.run(api, host=host, port=port, log_level="info")
+            run(api, host, port, settings)
     except RagError as e:
         fail(str(e))
 

@@ -11,5 +11,7 @@ RUN CMAKE_ARGS="$CMAKE_ARGS" RAG_MODELS_DIR=/app/models scripts/setup.sh
 ENV PATH=/app/.venv/bin:$PATH
 EXPOSE 8000
 # Alone, the image is the embedded default (docker run -p 8000:8000 -v rag:/data smallrag); docker-compose.yml
-# runs it as API replicas and ingest workers instead.
-CMD ["sh", "-c", "ingest data/samples --collection samples --unless-exists && rag serve --host 0.0.0.0 --port 8000"]
+# runs it as API replicas and ingest workers instead. It listens on every interface, so auth is on: the first
+# start makes an admin key for the tenant `default` and prints it once in the log (`docker logs`); more with
+# `docker exec CONTAINER rag keys create TENANT`. RAG_AUTH=off serves it open, on purpose only.
+CMD ["sh", "-c", "rag keys create default --admin --unless-any && ingest data/samples --collection samples --unless-exists && rag serve --host 0.0.0.0 --port 8000"]

@@ -14,6 +14,7 @@ from service.container import Services
 from service.auth import GateKeeper
 from service.deps import client_of
 from service.limits import BodyLimit
+from service.origin import SameOrigin
 from service.server import RequestHead
 from service.metrics import timed
 from service.errors import error_response, rag_error_response
@@ -81,6 +82,7 @@ def create_app(services: Services, warm_up: bool = False) -> FastAPI:
 
         app.add_middleware(CORSMiddleware, allow_origins=services.settings.cors_origins, allow_methods=["*"],
                            allow_headers=["*"], expose_headers=["Retry-After"])
+    app.add_middleware(SameOrigin, allowed=services.settings.cors_origins)  # outside CORS: its preflights pass
     app.add_middleware(RequestHead)  # added last, so outermost: a head too large is refused before anything else
 
     @app.get("/metrics", tags=["health"], include_in_schema=False)

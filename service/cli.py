@@ -27,6 +27,20 @@ def fail(message: str, code: int = 2):
     raise typer.Exit(code)
 
 
+def refuse_open_doors(host: str, gate) -> None:
+    """Reachable from other machines with no key needed: only when asked for (RAG_AUTH=off)."""
+    import ipaddress
+
+    try:
+        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        loopback = False
+    if not loopback and not gate.auth_on() and gate.settings.auth != "off":
+        fail(f"--host {host} makes the service reachable from other machines, and no API key exists: anyone "
+             "could read and delete every document. Make a key first (`rag keys create default --admin`), or set "
+             "RAG_AUTH=off to serve it open on purpose")
+
+
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
@@ -41,7 +55,9 @@ def serve(
     settings = get_settings()
     try:
         with store_lock(settings, f"rag serve at http://{host}:{port}"):
-            api = create_app(build_services(settings), warm_up=True)
+            services = build_services(settings)
+            refuse_open_doors(host, services.gate)
+            api = create_app(services, warm_up=True)
             shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
             api.state.url = f"http://{shown}:{port}/"
             run(api, host, port, settings)

@@ -31,10 +31,15 @@ def create(
     tenant: Annotated[str, typer.Argument(help="The tenant the key acts for ('default' owns the collections "
                                           "made before auth was on).")],
     admin: Annotated[bool, typer.Option("--admin", help="May also read /metrics, every tenant's figures.")] = False,
+    unless_any: Annotated[bool, typer.Option("--unless-any", help="Only if no key exists yet (a first start); "
+                                             "else print nothing.")] = False,
 ) -> None:
     """Make a key. The key is printed once, alone on the last line of stdout; only its hash is kept."""
+    keys = _keys()
+    if unless_any and keys.any_made():
+        return
     try:
-        key, secret = _keys().create(tenant, admin)
+        key, secret = keys.create(tenant, admin)
     except RagError as e:
         err.print(f"[red]error:[/red] {e}")
         raise typer.Exit(2)

@@ -42,3 +42,24 @@ def sha256_file(path: Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def scratch(settings) -> Path:
+    """Where files are staged while they are checked or parsed."""
+    folder = settings.data_dir / "tmp"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def clear_scratch(settings) -> int:
+    """At start: what a killed process left staged there (this data directory is this process's alone)."""
+    import shutil
+
+    folder, removed = scratch(settings), 0
+    for entry in folder.iterdir():
+        if entry.is_dir():
+            shutil.rmtree(entry, ignore_errors=True)
+        else:
+            entry.unlink(missing_ok=True)
+        removed += 1
+    return removed

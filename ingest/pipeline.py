@@ -2,23 +2,25 @@
 
 import logging
 import multiprocessing
+import tempfile
 import time
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import FIRST_COMPLETED, TimeoutError, wait
+from concurrent.futures import FIRST_COMPLETED, wait
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-from pebble import ProcessExpired, ProcessPool
+from pebble import ProcessPool
 
 from ingest.chunking import Chunker, chunking_key
-from ingest.files import sha256_file
+from ingest.files import scratch, sha256_file
 from ingest.loaders import Loaded, limit_memory, load
-from ingest.report import FileReport, Summary
-from rag.catalog import Catalog, document_id
+from ingest.report import FileReport, Summary, failure_reason
+from ingest.heirs import hand_down
+from rag.catalog import Catalog, Document, document_id
 from rag.chunks import Chunk
-from rag.errors import UnsupportedFile
+from rag.errors import DocumentNotFound, UnsupportedFile
 from rag.tenants import check_key
 
 log = logging.getLogger(__name__)
@@ -139,7 +141,7 @@ class Ingestor:
             self.delete_document(copy.id)
             copy = None
         if copy:
-            return self._duplicate(doc_id, collection, source, sha, size, copy)
+            return self._duplicate(doc_id, collection, source, sha, size, copy, location)
         if sha in planned:
             return Copy(source, doc_id, sha, size, planned[sha], location)
         replacing = bool(existing and existing.status == "ingested")
@@ -177,7 +179,7 @@ class Ingestor:
                         ready.append((job, loaded, chunks))
                     except Exception as e:  # noqa: BLE001 - every failure becomes that file's reason
                         # A parser's message may name the file where it lies: it is named by its name instead.
-                        reason = _reason(e, self.settings).replace(str(job.path), job.source)
+                        reason = failure_reason(e, self.settings).replace(str(job.path), job.source)
                         report(self._fail(job.document_id, collection, job.source, reason,
                                           size=job.size, sha256=job.sha256, location=job.location))
                 if ready:
@@ -222,17 +224,19 @@ class Ingestor:
                "pages": max((s.page or 0 for s in loaded.sections), default=0) or None}
         self.catalog.record_ingested(doc, chunks, [_title(c) for c in chunks], Path(job.source).stem)
 
-    def _duplicate(self, doc_id, collection, source, sha256, size, original) -> FileReport:
+    def _duplicate(self, doc_id, collection, source, sha256, size, original, location=None) -> FileReport:
         self.store.delete_document(collection, doc_id)
         self.catalog.record_outcome({"id": doc_id, "collection": collection, "source": source, "sha256": sha256,
-                                     "size": size, "status": "duplicate", "error": None, "duplicate_of": original.id})
+                                     "size": size, "status": "duplicate", "error": None, "duplicate_of": original.id,
+                                     "location": location})
         return FileReport(source, "duplicate", doc_id, reason=f"same content as {original.source}")
 
     def _settle(self, copy: Copy, collection: str) -> FileReport:
         """A duplicate if its original was stored; else failed for the original's reason."""
         original = self.catalog.get(copy.original.document_id)
         if original and original.status == "ingested" and original.sha256 == copy.sha256:
-            return self._duplicate(copy.document_id, collection, copy.source, copy.sha256, copy.size, original)
+            return self._duplicate(copy.document_id, collection, copy.source, copy.sha256, copy.size, original,
+                                   copy.location)
         why = original.error if original and original.error else "it was not ingested"
         reason = f"same content as {copy.original.source}, which failed: {why}"
         return self._fail(copy.document_id, collection, copy.source, reason, copy.size, copy.sha256, copy.location)
@@ -247,20 +251,52 @@ class Ingestor:
 
     # -- maintenance -----------------------------------------------------------------------------
 
-    def delete_document(self, doc_id: str) -> bool:
+    def delete_document(self, doc_id: str) -> Document | None:
+        """Deleted with its chunks and bytes (DocumentNotFound if there is none); returns the copy that
+        inherits its content, if it had copies: pending, to be ingested from its stored bytes (`ingest_stored`)."""
         doc = self.catalog.get(doc_id)
         if doc is None:
-            return False
+            raise DocumentNotFound(f"no document {doc_id}")
         self.store.delete_document(doc.collection, doc_id)
-        return self.catalog.delete_document(doc_id) is not None
+        if self.catalog.delete_document(doc_id) is None:
+            raise DocumentNotFound(f"no document {doc_id}")
+        return hand_down(self.catalog, doc) if doc.status == "ingested" else None
+
+    def ingest_stored(self, files: list[dict], collection: str, on_progress=None) -> Summary:
+        """Ingest files from the bytes the catalog keeps for them (an ingest job's, an heir's): each is
+        {"name", "source", "document_id"}; one whose bytes are gone fails, saying so."""
+        with tempfile.TemporaryDirectory(dir=scratch(self.settings)) as folder:
+            names, gone = {}, []
+            for i, f in enumerate(files):
+                data = self.catalog.upload(f["document_id"])
+                if data is None:
+                    gone.append(FileReport(f["source"], "failed", f["document_id"],
+                                           reason="its uploaded bytes are gone (deleted before it was ingested)"))
+                    continue
+                path = Path(folder) / str(i) / Path(f["name"]).name
+                path.parent.mkdir()
+                path.write_bytes(data)
+                names[path] = f["source"]
+            for report in gone:
+                if on_progress:
+                    on_progress(report)
+            summary = self.ingest(list(names), collection, names=names, temporary=True, on_progress=on_progress)
+            summary.files[:0] = gone
+            return summary
 
     def prune(self, collection: str | None = None) -> list[str]:
-        """Forget documents read from files on this machine that are gone."""
+        """Forget documents read from files on this machine that are gone (a copy still here takes over)."""
         collection = check_key(collection or self.settings.collection)
         gone = [d for d in self.catalog.list(collection) if d.location and not Path(d.location).exists()]
+        heirs = []
         for doc in gone:
-            self.delete_document(doc.id)
+            if heir := self.delete_document(doc.id):
+                heirs.append(heir)
             log.info("pruned document_id=%s source=%s", doc.id, doc.source)
+        gone_ids = {d.id for d in gone}
+        if heirs := [h for h in heirs if h.id not in gone_ids]:
+            self.ingest_stored([{"name": h.source, "source": h.source, "document_id": h.id} for h in heirs],
+                               collection)
         return [d.source for d in gone]
 
     def drop_collection(self, collection: str) -> None:
@@ -270,18 +306,3 @@ class Ingestor:
 
 def _title(chunk: Chunk) -> str:
     return " ".join(filter(None, [Path(chunk.source).stem, chunk.headings]))
-
-
-def _reason(error: BaseException, settings) -> str:
-    if isinstance(error, UnsupportedFile):
-        return str(error)
-    if isinstance(error, TimeoutError):
-        return f"parsing took longer than {settings.parse_timeout_s:g} s (RAG_PARSE_TIMEOUT_S)"
-    if isinstance(error, MemoryError):
-        return f"parsing needed more than {settings.parse_memory_mb} MB of memory (RAG_PARSE_MEMORY_MB)"
-    if isinstance(error, ProcessExpired):
-        return (
-            f"the parser crashed (exit code {error.exitcode}): the file is corrupt or needs more than "
-            f"{settings.parse_memory_mb} MB (RAG_PARSE_MEMORY_MB)"
-        )
-    return f"could not read the file: {type(error).__name__}: {error}"

@@ -1,6 +1,11 @@
 """What an ingest run reports: each file's outcome, and the run's summary."""
 
+from concurrent.futures import TimeoutError
 from dataclasses import asdict, dataclass, field
+
+from pebble import ProcessExpired
+
+from rag.errors import UnsupportedFile
 
 
 @dataclass
@@ -41,3 +46,18 @@ class Summary:
             "failures": [{"source": f.source, "reason": f.reason} for f in self.files if f.outcome == "failed"],
             "files": [asdict(f) for f in self.files],
         }
+
+
+def failure_reason(error: BaseException, settings) -> str:
+    if isinstance(error, UnsupportedFile):
+        return str(error)
+    if isinstance(error, TimeoutError):
+        return f"parsing took longer than {settings.parse_timeout_s:g} s (RAG_PARSE_TIMEOUT_S)"
+    if isinstance(error, MemoryError):
+        return f"parsing needed more than {settings.parse_memory_mb} MB of memory (RAG_PARSE_MEMORY_MB)"
+    if isinstance(error, ProcessExpired):
+        return (
+            f"the parser crashed (exit code {error.exitcode}): the file is corrupt or needs more than "
+            f"{settings.parse_memory_mb} MB (RAG_PARSE_MEMORY_MB)"
+        )
+    return f"could not read the file: {type(error).__name__}: {error}"

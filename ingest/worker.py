@@ -7,13 +7,13 @@ import contextlib
 import logging
 import os
 import socket
-import tempfile
 import threading
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from ingest.files import clear_scratch
 from ingest.pipeline import Ingestor
 from ingest.queue import Queue
 from ingest.report import FileReport
@@ -87,6 +87,7 @@ class Jobs:
 
     def consume(self, workers: int = 1) -> None:
         """Run jobs until told to stop (`ingest worker`)."""
+        clear_scratch(self.settings)  # what a killed worker left staged
         self._start_sweeper()
         try:
             self.queue.consume(self.run, workers)
@@ -166,24 +167,8 @@ class Jobs:
                             "reason": report.reason})
             self.catalog.update_job(job.id, results=results)
 
-        scratch = self.settings.data_dir / "tmp"
-        scratch.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryDirectory(dir=scratch) as folder:
-            paths, names = [], {}
-            for i, f in enumerate(job.files):
-                data = self.catalog.upload(f["document_id"])
-                if data is None:
-                    progress(FileReport(f["source"], "failed", f["document_id"],
-                                        reason="its uploaded bytes are gone (deleted before it was ingested)"))
-                    continue
-                path = Path(folder) / str(i) / f["name"]
-                path.parent.mkdir()
-                path.write_bytes(data)
-                paths.append(path)
-                names[path] = f["source"]
-            if paths:
-                with self.write_lock:
-                    self.ingestor.ingest(paths, job.collection, names=names, temporary=True, on_progress=progress)
+        with self.write_lock:
+            self.ingestor.ingest_stored(job.files, job.collection, on_progress=progress)
         return results
 
     @contextlib.contextmanager

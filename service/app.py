@@ -9,6 +9,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException
 
+from ingest.files import clear_scratch, scratch
 from rag.errors import BackendUnavailable, RagError
 from service.container import Services
 from service.auth import GateKeeper
@@ -48,6 +49,8 @@ def warm_up_answers(answers) -> None:
 def create_app(services: Services, warm_up: bool = False) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        if removed := clear_scratch(services.settings):
+            log.info("removed %d files a stopped process left staged in %s", removed, scratch(services.settings))
         if services.runs_worker:
             services.jobs.start()
         else:

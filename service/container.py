@@ -176,11 +176,12 @@ class Services:
                                 f"{s.tenant_max_mb:,g} MB (RAG_TENANT_MAX_MB)")
 
     def delete_document(self, doc_id: str, tenant: str = DEFAULT) -> None:
-        """The document, its chunks in both indexes and its uploaded bytes."""
+        """The document, its chunks in both indexes and its uploaded bytes; a copy of it takes over its content."""
         self.document(doc_id, tenant)
         with self.write_lock:
-            if not self.ingestor.delete_document(doc_id):
-                raise DocumentNotFound(f"no document {doc_id}")
+            heir = self.ingestor.delete_document(doc_id)
+        if heir is not None:  # its oldest copy holds its content now: ingested from its stored bytes
+            self.jobs.submit(heir.collection, [{"name": heir.source, "source": heir.source, "document_id": heir.id}])
 
 
 def build_services(settings: Settings, embedder: Embedder | None = None, llm: LLM | None = None) -> Services:

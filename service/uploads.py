@@ -10,7 +10,7 @@ from typing import BinaryIO, Callable
 
 from ingest.loaders import EXTENSIONS, detect_type
 from rag.errors import FileTooLarge, RagError, StorageFull, UnsupportedFile
-from ingest.files import sha256_file
+from ingest.files import scratch, sha256_file
 from rag.catalog import Catalog, NewUpload, document_id
 
 
@@ -49,8 +49,7 @@ def _store(files: list[tuple[str | None, BinaryIO]], collection: str, tenant: st
            quota: Callable[[int, int], None]) -> list[dict]:
     if not files:
         raise RagError("no files in the upload: send one or more as multipart field 'files'")
-    folder = settings.data_dir / "tmp"  # staged here while checked; kept in the catalog
-    folder.mkdir(parents=True, exist_ok=True)
+    folder = scratch(settings)  # staged here while checked; kept in the catalog
     staged: list[tuple[str, Path]] = []
     try:
         for filename, stream in files:

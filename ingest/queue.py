@@ -23,8 +23,10 @@ Runner = Callable[[str, bool], None]  # (job id, whether this is the last try)
 
 class Queue(Protocol):
     name: str
+    retry_delay: float  # a job failing for a backend that is away waits this long, then twice as long, ...
 
-    def enqueue(self, job_id: str) -> None: ...
+    def enqueue(self, job_id: str, delay: float = 0) -> None:
+        """A message that wakes a lane up (after `delay` seconds)."""
 
     def pending(self) -> int: ...
 
@@ -48,6 +50,7 @@ class HueyQueue:
     def __init__(self, huey, name: str, retries: int = 4, retry_delay: float = 2.0):
         self.huey = huey
         self.name = name
+        self.retry_delay = retry_delay
         self._run: Runner | None = None
         self._consumer: Consumer | None = None
 
@@ -59,8 +62,11 @@ class HueyQueue:
 
         self._task = ingest_job
 
-    def enqueue(self, job_id: str) -> None:
-        self._task(job_id)
+    def enqueue(self, job_id: str, delay: float = 0) -> None:
+        if delay > 0 and not self.huey.immediate:
+            self._task.schedule((job_id,), delay=delay)
+        else:
+            self._task(job_id)
 
     def pending(self) -> int:
         return self.huey.pending_count()

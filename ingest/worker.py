@@ -19,6 +19,7 @@ from ingest.queue import Queue
 from ingest.report import FileReport
 from rag.catalog import Catalog
 from rag.errors import BackendUnavailable
+from rag.lock import CollectionLocks
 
 log = logging.getLogger(__name__)
 
@@ -37,12 +38,12 @@ class Jobs:
     """Submit jobs (the API, `ingest --enqueue`), read their state, and run them (a worker)."""
 
     def __init__(self, settings, catalog: Catalog, queue: Queue, ingestor: Ingestor | None = None,
-                 write_lock=None):
+                 locks: CollectionLocks | None = None):
         self.settings = settings
         self.catalog = catalog
         self.queue = queue
         self.ingestor = ingestor
-        self.write_lock = write_lock or contextlib.nullcontext()  # the service's: no delete during a write
+        self.locks = locks or CollectionLocks()  # the service's: no delete in a collection while it is written
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._stop = threading.Event()
         self._sweeper: threading.Thread | None = None
@@ -75,10 +76,10 @@ class Jobs:
 
     # -- running ---------------------------------------------------------------------------------
 
-    def start(self, workers: int = 1) -> None:
-        """Run jobs in this process, in the background (the embedded service)."""
+    def start(self, workers: int | None = None) -> None:
+        """Run jobs in this process, in the background (the embedded service), on RAG_INGEST_WORKERS lanes."""
         self.sweep()  # jobs a previous process left running
-        self.queue.start(self.run, workers)
+        self.queue.start(self.run, workers or self.settings.ingest_workers)
         self._start_sweeper()
 
     def stop(self) -> None:
@@ -107,13 +108,14 @@ class Jobs:
         self._sweeper.start()
 
     def sweep(self) -> list[str]:
-        """Queue again the jobs whose worker stopped renewing its lease; and queued jobs whose message was
-        lost (the process that queued them died), once the queue has run dry."""
-        statuses = ("running", "queued") if self.queue.pending() == 0 else ("running",)
-        again = self.catalog.expired_jobs(statuses, self.settings.job_lease_s)
+        """Queue again the jobs whose worker stopped renewing its lease; and wake a lane up when jobs wait
+        but the queue has run dry (the process that queued them died before its message went out)."""
+        again = self.catalog.expired_jobs(("running",), self.settings.job_lease_s)
         for job_id in again:
             log.warning("job %s: its worker stopped; queued again", job_id)
             self.queue.enqueue(job_id)
+        if not again and self.queue.pending() == 0 and self.catalog.job_depth():
+            self.queue.enqueue("wake-up")
         self._forget_unqueued_uploads()
         return again
 
@@ -130,31 +132,38 @@ class Jobs:
                     log.warning("%s: its upload was interrupted before its job was queued; removed", doc.source)
                     self.catalog.delete_document(doc.id)
 
-    def run(self, job_id: str, last_try: bool = True) -> None:
-        lease = self.settings.job_lease_s
-        job = self.catalog.claim_job(job_id, self.worker_id, lease)
-        if job is None:
-            return  # done, or a live worker holds it
+    def run(self, job_id: str | None = None, last_try: bool = True) -> None:
+        """A queue message wakes a lane up: it runs whatever job is due next (`claim_next`: a collection's jobs
+        in arrival order, tenants with nothing running first), until none is. The message's own job may run on
+        another lane, or later, after the older jobs of its collection."""
+        while (job := self.catalog.claim_next(self.worker_id, self.settings.job_lease_s)) is not None:
+            self._run(job)
+
+    def _run(self, job) -> None:
         if job.takeovers >= self.settings.job_attempts:
-            self.catalog.update_job(job_id, status="failed", error=(
+            self.catalog.update_job(job.id, status="failed", error=(
                 f"its worker stopped {job.takeovers} times while ingesting it (killed, or out of memory)"))
             return
-        with self._renewing(job_id, lease):
+        retry_in = None
+        with self._renewing(job.id, self.settings.job_lease_s):
             try:
                 results = self._ingest(job)
             except Exception as e:
                 reason = f"{type(e).__name__}: {e}"
-                if transient(e) and not last_try:
-                    log.warning("job %s: %s; retrying", job_id, reason)
-                    self.catalog.update_job(job_id, status="queued", error=f"retrying after: {reason}",
-                                            lease_until=_later(lease))
-                    raise
-                log.exception("job %s failed", job_id)
-                self.catalog.update_job(job_id, status="failed", error=reason)
-                return
+                if not transient(e) or job.attempts > self.settings.job_retries:
+                    log.exception("job %s failed", job.id)
+                    self.catalog.update_job(job.id, status="failed", error=reason)
+                    return
+                retry_in = self.queue.retry_delay * 2 ** (job.attempts - 1)
+                log.warning("job %s: %s; retrying in %.0f s", job.id, reason, retry_in)
+                self.catalog.update_job(job.id, status="queued", error=f"retrying after: {reason}",
+                                        lease_until=time.time() + retry_in)
+        if retry_in is not None:  # after its lease's renewal stopped: an immediate queue runs it right here
+            self.queue.enqueue(job.id, delay=retry_in)
+            return
         failed = sum(r["outcome"] == "failed" for r in results)
         total = len(job.files)
-        self.catalog.update_job(job_id, status="failed" if failed == total and total else "done",
+        self.catalog.update_job(job.id, status="failed" if failed == total and total else "done",
                                 error=f"{failed} of {total} files failed" if failed else None)
 
     def _ingest(self, job) -> list[dict]:
@@ -167,7 +176,7 @@ class Jobs:
                             "reason": report.reason})
             self.catalog.update_job(job.id, results=results)
 
-        with self.write_lock:
+        with self.locks(job.collection):  # no delete in this collection meanwhile
             self.ingestor.ingest_stored(job.files, job.collection, on_progress=progress)
         return results
 
@@ -191,6 +200,3 @@ class Jobs:
             done.set()
             thread.join()
 
-
-def _later(seconds: float) -> float:
-    return time.time() + seconds

@@ -3,6 +3,8 @@
 import fcntl
 import os
 import sys
+import threading
+from collections import defaultdict
 from pathlib import Path
 
 from rag.errors import StoreBusy
@@ -55,3 +57,15 @@ def store_lock(settings, purpose: str):
     from contextlib import nullcontext
 
     return nullcontext() if settings.chroma_host else StoreLock(settings.data_dir, purpose)
+
+
+class CollectionLocks:
+    """A lock per collection: a delete in one waits for a job writing that collection, not for every job."""
+
+    def __init__(self):
+        self._locks: dict[str, threading.Lock] = defaultdict(threading.Lock)
+        self._guard = threading.Lock()
+
+    def __call__(self, collection: str) -> threading.Lock:
+        with self._guard:
+            return self._locks[collection]

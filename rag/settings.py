@@ -65,6 +65,8 @@ class Settings(BaseSettings):
     parse_timeout_s: float = 300
     parse_memory_mb: int = 3072
     parse_workers: int = 1
+    ingest_workers: int = Field(2, description="ingest jobs the service runs at once: a tenant's big file leaves "
+                                "a lane to the others (a collection's jobs run one at a time, in arrival order)")
     pdf_parser: str = Field("pdfium", description="pdfium (fast) | pypdf; each falls back to the other")
 
     # Generation: a bundled model name or a GGUF path (llamacpp), or a server (openai).

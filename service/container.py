@@ -1,6 +1,5 @@
 """Build every component once, from settings; routes and commands get them from here."""
 
-import threading
 from collections.abc import Iterator
 from contextlib import closing
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from rag.errors import (
     BackendUnavailable, CollectionNotFound, Conflict, DocumentNotFound, FileTooLarge, QuotaExceeded,
 )
 from rag.llm import LLM, get_llm
+from rag.lock import CollectionLocks
 from rag.retrieval import Retriever
 from rag.settings import Settings
 from rag.store import VectorStore, open_store
@@ -32,13 +32,13 @@ class Services:
     store: VectorStore
     catalog: Catalog
     llm_override: LLM | None = None
-    write_lock: threading.Lock = field(default_factory=threading.Lock)
+    locks: CollectionLocks = field(default_factory=CollectionLocks)
 
     def __post_init__(self):
         self.catalog.create_collection(self.settings.collection)  # the one a request without a name uses
         self.retriever = Retriever(self.embedder, self.store, self.catalog.lexical, self.settings)
         self.ingestor = Ingestor(self.settings, self.embedder, self.store, self.catalog)
-        self.jobs = Jobs(self.settings, self.catalog, open_queue(self.settings), self.ingestor, self.write_lock)
+        self.jobs = Jobs(self.settings, self.catalog, open_queue(self.settings), self.ingestor, self.locks)
         self.turns = Turns(self.settings.max_waiting_answers, self.settings.max_wait_s)  # the model's line
 
     @property
@@ -125,7 +125,7 @@ class Services:
         """The collection with its documents (both indexes and their uploaded bytes); the default one is
         emptied, and stays."""
         key = self.collection(name, tenant)
-        with self.write_lock:
+        with self.locks(key):
             self.ingestor.drop_collection(key)
         if collection_name(key) == self.settings.collection:
             self.catalog.create_collection(key)
@@ -177,8 +177,8 @@ class Services:
 
     def delete_document(self, doc_id: str, tenant: str = DEFAULT) -> None:
         """The document, its chunks in both indexes and its uploaded bytes; a copy of it takes over its content."""
-        self.document(doc_id, tenant)
-        with self.write_lock:
+        doc = self.document(doc_id, tenant)
+        with self.locks(doc.collection):
             heir = self.ingestor.delete_document(doc_id)
         if heir is not None:  # its oldest copy holds its content now: ingested from its stored bytes
             self.jobs.submit(heir.collection, [{"name": heir.source, "source": heir.source, "document_id": heir.id}])

@@ -136,13 +136,17 @@ class Catalog(Protocol):
     def claim_job(self, job_id: str, worker: str, lease_s: float) -> Job | None:
         """The job, if it was queued or its last worker's lease ran out; None if it is done or held."""
 
+    def claim_next(self, worker: str, lease_s: float) -> Job | None:
+        """The next job to run, claimed: a collection's jobs one at a time in arrival order, tenants with no job
+        running first; None when nothing is due."""
+
     def extend_lease(self, job_id: str, worker: str, lease_s: float) -> bool: ...
 
     def update_job(self, job_id: str, **fields) -> None: ...
 
     def expired_jobs(self, statuses: tuple[str, ...], lease_s: float) -> list[str]:
-        """Jobs in these states whose lease ran out, each queued again under a new lease (so that one sweeper
-        requeues it, not every one); a running one's worker is counted as dead (`takeovers`)."""
+        """Jobs in these states whose lease ran out, each queued again and due now (one sweeper requeues it,
+        not every one); a running one's worker is counted as dead (`takeovers`)."""
 
     def active_documents(self) -> set[str]:
         """The documents of jobs queued or running."""

@@ -17,7 +17,7 @@ from rag.catalog.base import CachedAnswer, Document, Job, NewUpload
 from rag.catalog.keys import ApiKeys
 from rag.chunks import Chunk
 from rag.errors import BackendUnavailable
-from rag.tenants import DEFAULT, SEPARATOR
+from rag.tenants import DEFAULT, SEPARATOR, owner
 
 
 @contextmanager
@@ -175,11 +175,11 @@ class SqlCatalog:
     # -- ingest jobs -----------------------------------------------------------------------------
 
     def submit_job(self, job_id: str, collection: str, files: list[dict], lease_s: float) -> None:
-        stamp = now()
+        stamp = now(precise=True)  # its place in line: jobs of a collection run in this order
         with self._write() as conn:
             conn.execute(insert(t.ingest_jobs).values(
                 id=job_id, collection=collection, status="queued", files=json.dumps(files), results="[]",
-                attempts=0, lease_until=time.time() + lease_s, created_at=stamp, updated_at=stamp))
+                attempts=0, lease_until=time.time(), created_at=stamp, updated_at=stamp))
 
     def job(self, job_id: str) -> Job | None:
         with self._read() as c:
@@ -199,6 +199,26 @@ class SqlCatalog:
                                     .where(j.id == job_id, j.status == "running", j.lease_until < time.time())
                                     .values(**claim, takeovers=j.takeovers + 1))
         return self.job(job_id) if done.rowcount == 1 else None
+
+    def claim_next(self, worker: str, lease_s: float) -> Job | None:
+        """The job to run next, claimed: each collection's oldest unfinished job only (a collection's jobs run
+        one at a time, in arrival order), when it is queued and due or its worker died; tenants with no job
+        running first, then the oldest."""
+        j = t.ingest_jobs.c
+        with self._read() as c:
+            rows = c.execute(select(j.id, j.collection, j.status, j.lease_until)
+                             .where(j.status.in_(("queued", "running"))).order_by(j.created_at, j.id)).all()
+        at = time.time()
+        first = {}
+        for row in rows:
+            first.setdefault(row.collection, row)
+        busy = {owner(r.collection) for r in first.values() if r.status == "running" and r.lease_until >= at}
+        due = [r for r in first.values() if (r.status == "queued" and r.lease_until <= at)
+               or (r.status == "running" and r.lease_until < at)]
+        for row in sorted(due, key=lambda r: owner(r.collection) in busy):  # stable: oldest first within
+            if (job := self.claim_job(row.id, worker, lease_s)) is not None:
+                return job
+        return None
 
     def extend_lease(self, job_id: str, worker: str, lease_s: float) -> bool:
         j = t.ingest_jobs.c
@@ -223,7 +243,7 @@ class SqlCatalog:
             with self._write() as conn:  # a running one's worker died: queued again, counted
                 done = conn.execute(update(t.ingest_jobs)
                                     .where(j.id == job_id, j.status.in_(statuses), j.lease_until < time.time())
-                                    .values(status="queued", lease_until=time.time() + lease_s, updated_at=now(),
+                                    .values(status="queued", lease_until=time.time(), updated_at=now(),
                                             takeovers=case((j.status == "running", j.takeovers + 1),
                                                            else_=j.takeovers)))
             if done.rowcount == 1:

@@ -7,9 +7,10 @@ from sqlalchemy import Column, Float, Index, Integer, LargeBinary, MetaData, Str
 metadata = MetaData()
 
 
-def now() -> str:
-    """The timestamps every table stores: UTC, ISO 8601, to the second."""
-    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+def now(precise: bool = False) -> str:
+    """The timestamps every table stores: UTC, ISO 8601, to the second (or the microsecond, where rows are
+    ordered by it; a stamp to the second sorts before every finer one of its second)."""
+    return datetime.now(timezone.utc).isoformat(timespec="microseconds" if precise else "seconds")
 
 documents = Table(
     "documents", metadata,

@@ -200,3 +200,20 @@ def test_quota_is_checked_and_charged_in_one_transaction(catalog):
     catalog.put_uploads([again], "acme", quota)
     assert catalog.upload("doc-0") == b"replaced"
     catalog.drop_collection("acme.docs")
+
+
+def test_jobs_are_claimed_in_arrival_order_per_collection_and_fairly_across_tenants(catalog):
+    for job_id, collection in [("a1", "acme.big"), ("a2", "acme.big"), ("a3", "acme.other"), ("b1", "bolt.docs")]:
+        catalog.submit_job(job_id, collection, [], lease_s=60)
+    first = catalog.claim_next("w1", lease_s=60)
+    assert first.id == "a1"
+    # acme has a job running: bolt's goes first; a2 waits for a1 (its collection's jobs run one at a time).
+    assert catalog.claim_next("w2", lease_s=60).id == "b1"
+    assert catalog.claim_next("w3", lease_s=60).id == "a3"
+    assert catalog.claim_next("w4", lease_s=60) is None
+    catalog.update_job("a1", lease_until=time.time() - 1)  # a1's worker died: a1 is taken over before a2
+    assert catalog.claim_next("w5", lease_s=60).id == "a1"
+    catalog.update_job("a1", status="queued", lease_until=time.time() + 60)  # retried later: a2 still waits
+    assert catalog.claim_next("w6", lease_s=60) is None
+    catalog.update_job("a1", status="done")
+    assert catalog.claim_next("w6", lease_s=60).id == "a2"

@@ -49,22 +49,31 @@ def heavy(url: str, key: str, stop: threading.Event, kind: str, codes: Counter) 
     headers = {"Authorization": f"Bearer {key}"}
     rng = random.Random(kind)
     while not stop.is_set():
-        if kind == "embeddings":
-            texts = [" ".join(rng.choice(QUESTIONS) for _ in range(12))[:488] for _ in range(2048)]
-            response = httpx.post(f"{url}/v1/embeddings", json={"model": "all-minilm-l6-v2", "input": texts},
-                                  headers=headers, timeout=900)
-        elif kind == "uploads":
-            body = "\n".join(f"Row {i}: part {rng.randint(1, 10**9)} ships from depot {rng.randint(1, 99)}."
-                             for i in range(60_000)).encode()  # ~3.5 MB of text: thousands of chunks
-            response = httpx.post(f"{url}/documents", files=[("files", (f"big-{time.time_ns()}.txt", body))],
-                                  headers=headers, timeout=900)
-        else:
-            question = ("Considering everything in the documents, " + " and ".join(QUESTIONS) * 3)[:3990] + "?"
-            response = httpx.post(f"{url}/chat", json={"question": question, "style": "long"}, headers=headers,
-                                  timeout=900)
+        try:
+            response = heavy_request(url, headers, kind, rng)
+        except httpx.HTTPError as e:
+            codes[f"{kind} {type(e).__name__}"] += 1
+            continue
         codes[f"{kind} {response.status_code}"] += 1
         if response.status_code in (429, 503):
-            time.sleep(float(response.headers.get("retry-after", "1")))
+            stop.wait(min(30.0, float(response.headers.get("retry-after", "1"))))
+
+
+def heavy_request(url: str, headers: dict, kind: str, rng: random.Random) -> httpx.Response:
+    if kind == "embeddings":
+        texts = [" ".join(rng.choice(QUESTIONS) for _ in range(12))[:488] for _ in range(2048)]
+        response = httpx.post(f"{url}/v1/embeddings", json={"model": "all-minilm-l6-v2", "input": texts},
+                              headers=headers, timeout=900)
+    elif kind == "uploads":
+        body = "\n".join(f"Row {i}: part {rng.randint(1, 10**9)} ships from depot {rng.randint(1, 99)}."
+                         for i in range(60_000)).encode()  # ~3.5 MB of text: thousands of chunks
+        response = httpx.post(f"{url}/documents", files=[("files", (f"big-{time.time_ns()}.txt", body))],
+                              headers=headers, timeout=900)
+    else:
+        question = ("Considering everything in the documents, " + " and ".join(QUESTIONS) * 3)[:3990] + "?"
+        response = httpx.post(f"{url}/chat", json={"question": question, "style": "long"}, headers=headers,
+                              timeout=900)
+    return response
 
 
 def main():
@@ -100,11 +109,17 @@ def main():
             time.sleep(5)  # the heavy caller is under way
             beside = light_round(url, keys["light"], args.questions)
             stop.set()
-            for thread in threads:
-                thread.join()
+            stopping = time.perf_counter()
         finally:
-            server.terminate()
-            server.wait(timeout=60)
+            server.terminate()  # the heavy caller's requests in flight are cut: the service stops within its bound
+            try:
+                server.wait(timeout=120)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                print("the service did not stop within 120 s of SIGTERM")
+        print(f"stopped {time.perf_counter() - stopping:.1f} s after SIGTERM with the heavy caller's requests in flight")
+        for thread in threads:
+            thread.join()
     print(f"model {args.model}, {args.questions} light questions a round")
     print(f"{'':8} {'p50 s':>7} {'p95 s':>7} {'upload s':>9}  codes")
     for name, r in (("alone", alone), ("beside", beside)):

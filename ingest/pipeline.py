@@ -53,8 +53,9 @@ class Copy:
 
 
 class Ingestor:
-    def __init__(self, settings, embedder, store, catalog: Catalog):
+    def __init__(self, settings, embedder, store, catalog: Catalog, busy: Callable[[], bool] = lambda: False):
         self.settings = settings
+        self.busy = busy  # answers wait for the model: ingest then takes at most half the CPU
         self.embedder = embedder
         self.store = store
         self.catalog = catalog
@@ -164,7 +165,7 @@ class Ingestor:
                 while pending and len(inflight) < 2 * workers:
                     job = pending.popleft()
                     inflight[pool.schedule(
-                        load, (job.path, self.settings.pdf_parser), timeout=self.settings.parse_timeout_s
+                        load, (job.path, self.settings.pdf_parser), timeout=self.settings.parse_timeout(job.size)
                     )] = job
                 done = [f for f in inflight if f.done()]
                 waiting_chunks = sum(len(chunks) for _, _, chunks in ready)
@@ -193,7 +194,10 @@ class Ingestor:
 
     def _embed_and_write(self, batch, collection: str, report) -> None:
         texts = [self.embedding_text(c) for _, _, chunks in batch for c in chunks]
+        began = time.perf_counter()
         vectors = self.embedder.embed(texts) if texts else np.zeros((0, 1), dtype=np.float32)
+        if self.busy():
+            time.sleep(time.perf_counter() - began)
         at = 0
         for job, loaded, chunks in batch:
             doc_vectors = vectors[at : at + len(chunks)]

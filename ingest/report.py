@@ -52,7 +52,8 @@ def failure_reason(error: BaseException, settings) -> str:
     if isinstance(error, UnsupportedFile):
         return str(error)
     if isinstance(error, TimeoutError):
-        return f"parsing took longer than {settings.parse_timeout_s:g} s (RAG_PARSE_TIMEOUT_S)"
+        return (f"parsing took longer than its bound: 20 s and {settings.parse_seconds_per_mb:g} s per MB of the file, "
+                f"at most {settings.parse_timeout_s:g} s (RAG_PARSE_SECONDS_PER_MB, RAG_PARSE_TIMEOUT_S)")
     if isinstance(error, MemoryError):
         return f"parsing needed more than {settings.parse_memory_mb} MB of memory (RAG_PARSE_MEMORY_MB)"
     if isinstance(error, ProcessExpired):

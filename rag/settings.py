@@ -63,6 +63,9 @@ class Settings(BaseSettings):
     max_upload_mb: float = Field(200, description="one upload request, all its files together")
     max_body_mb: float = Field(4, description="any other request body (JSON)")
     parse_timeout_s: float = 300
+    parse_seconds_per_mb: float = Field(30.0, description="a file's parser may take 20 s and this per MB of the "
+                                        "file, up to RAG_PARSE_TIMEOUT_S: a small file that parses for minutes is "
+                                        "hostile, and holds a lane")
     parse_memory_mb: int = 3072
     parse_workers: int = 1
     ingest_workers: int = Field(2, description="ingest jobs the service runs at once: a tenant's big file leaves "
@@ -158,6 +161,9 @@ class Settings(BaseSettings):
                                     "(chosen by benchmarks/cache_threshold.py)")
     cache_size: int = Field(1000, description="answers kept per collection")
 
+
+    def parse_timeout(self, size: int) -> float:
+        return min(self.parse_timeout_s, 20 + self.parse_seconds_per_mb * size / 2**20)
 
     @property
     def max_file_bytes(self) -> int:

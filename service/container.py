@@ -36,10 +36,10 @@ class Services:
 
     def __post_init__(self):
         self.catalog.create_collection(self.settings.collection)  # the one a request without a name uses
-        self.retriever = Retriever(self.embedder, self.store, self.catalog.lexical, self.settings)
-        self.ingestor = Ingestor(self.settings, self.embedder, self.store, self.catalog)
-        self.jobs = Jobs(self.settings, self.catalog, open_queue(self.settings), self.ingestor, self.locks)
         self.turns = Turns(self.settings.max_waiting_answers, self.settings.max_wait_s)  # the model's line
+        self.retriever = Retriever(self.embedder, self.store, self.catalog.lexical, self.settings)
+        self.ingestor = Ingestor(self.settings, self.embedder, self.store, self.catalog, self.turns.busy)
+        self.jobs = Jobs(self.settings, self.catalog, open_queue(self.settings), self.ingestor, self.locks)
 
     @property
     def runs_worker(self) -> bool:

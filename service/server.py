@@ -69,7 +69,8 @@ class RequestHead:
 def server_config(app, host: str, port: int, settings, **options) -> uvicorn.Config:
     protocol = type("Bounded", (BoundedH11,), {"header_timeout_s": settings.header_timeout_s})
     return uvicorn.Config(app, host=host, port=port, http=protocol, h11_max_incomplete_event_size=MAX_HEAD_BYTES,
-                          timeout_keep_alive=5, limit_concurrency=settings.max_connections, **options)
+                          timeout_keep_alive=5, limit_concurrency=settings.max_connections,
+                          timeout_graceful_shutdown=30, **options)  # SIGTERM stops it, requests in flight or not
 
 
 def run(app, host: str, port: int, settings) -> None:

@@ -44,3 +44,12 @@ def test_windows_cover_the_text_exactly_and_cut_where_text_ends():
 
 def test_a_small_block_is_one_window():
     assert list(windows("short text")) == [("short text", 0)]
+
+
+def test_a_parsers_time_is_bounded_by_the_files_size():
+    from rag.settings import Settings
+
+    settings = Settings(_env_file=None, parse_timeout_s=300, parse_seconds_per_mb=30)
+    assert settings.parse_timeout(45) == pytest.approx(20, abs=0.01)  # a 45-byte file
+    assert settings.parse_timeout(int(1.5 * 2**20)) == pytest.approx(65)  # the 200,000-paragraph .docx: not 300
+    assert settings.parse_timeout(50 * 2**20) == 300

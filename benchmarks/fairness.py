@@ -27,7 +27,7 @@ from benchmarks.load import QUESTIONS, percentile  # noqa: E402
 
 def light_round(url: str, key: str, questions: int) -> dict:
     headers = {"Authorization": f"Bearer {key}"}
-    latencies, codes = [], Counter()
+    latencies, codes, slowest = [], Counter(), (0.0, {})
     for i in range(questions):
         started = time.perf_counter()
         response = httpx.post(f"{url}/chat", json={"question": QUESTIONS[i % len(QUESTIONS)]}, headers=headers,
@@ -35,6 +35,7 @@ def light_round(url: str, key: str, questions: int) -> dict:
         codes[response.status_code] += 1
         if response.status_code == 200:
             latencies.append(time.perf_counter() - started)
+            slowest = max(slowest, (latencies[-1], response.json()["timings"]), key=lambda pair: pair[0])
     started = time.perf_counter()
     job = httpx.post(f"{url}/documents", files=[("files", (f"note-{time.time_ns()}.txt", b"The light caller's "
                                                            b"small note: the bike shed is painted green."))],
@@ -42,7 +43,7 @@ def light_round(url: str, key: str, questions: int) -> dict:
     while httpx.get(f"{url}/jobs/{job['job_id']}", headers=headers, timeout=60).json()["status"] not in ("done", "failed"):
         time.sleep(0.2)
     return {"p50": percentile(latencies, 0.5), "p95": percentile(latencies, 0.95), "codes": dict(codes),
-            "upload_s": time.perf_counter() - started}
+            "upload_s": time.perf_counter() - started, "slowest": slowest}
 
 
 def heavy(url: str, key: str, stop: threading.Event, kind: str, codes: Counter) -> None:
@@ -80,6 +81,8 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--model", default="smollm2-135m")
     parser.add_argument("--questions", type=int, default=12)
+    parser.add_argument("--heavy", nargs="+", default=["embeddings", "uploads", "questions"],
+                        choices=["embeddings", "uploads", "questions"], help="what the heavy caller sends")
     args = parser.parse_args()
     from tests.helpers.servers import free_port, wait_until_up
 
@@ -103,7 +106,7 @@ def main():
             alone = light_round(url, keys["light"], args.questions)
             stop, codes = threading.Event(), Counter()
             threads = [threading.Thread(target=heavy, args=(url, keys["heavy"], stop, kind, codes))
-                       for kind in ("embeddings", "uploads", "questions")]
+                       for kind in args.heavy]
             for thread in threads:
                 thread.start()
             time.sleep(5)  # the heavy caller is under way
@@ -120,10 +123,11 @@ def main():
         print(f"stopped {time.perf_counter() - stopping:.1f} s after SIGTERM with the heavy caller's requests in flight")
         for thread in threads:
             thread.join()
-    print(f"model {args.model}, {args.questions} light questions a round")
+    print(f"model {args.model}, {args.questions} light questions a round; heavy: {', '.join(args.heavy)}")
     print(f"{'':8} {'p50 s':>7} {'p95 s':>7} {'upload s':>9}  codes")
     for name, r in (("alone", alone), ("beside", beside)):
         print(f"{name:8} {r['p50']:7.2f} {r['p95']:7.2f} {r['upload_s']:9.2f}  {r['codes']}")
+    print("the light caller's slowest answer beside (s, its timings):", beside["slowest"])
     print(f"light p95 beside / alone: {beside['p95'] / alone['p95']:.2f} (target <= 2); "
           f"small upload: {beside['upload_s'] / alone['upload_s']:.2f}x")
     print("heavy caller:", dict(sorted(codes.items())))

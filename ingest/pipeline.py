@@ -194,10 +194,13 @@ class Ingestor:
 
     def _embed_and_write(self, batch, collection: str, report) -> None:
         texts = [self.embedding_text(c) for _, _, chunks in batch for c in chunks]
-        began = time.perf_counter()
-        vectors = self.embedder.embed(texts) if texts else np.zeros((0, 1), dtype=np.float32)
-        if self.busy():
-            time.sleep(time.perf_counter() - began)
+        parts = []
+        for start in range(0, len(texts), BATCH_CHUNKS):  # one document may make thousands: the encoder's lock
+            began = time.perf_counter()                  # is free between calls, for the questions' own
+            parts.append(self.embedder.embed(texts[start:start + BATCH_CHUNKS]))
+            if self.busy():
+                time.sleep(time.perf_counter() - began)
+        vectors = np.concatenate(parts) if parts else np.zeros((0, 1), dtype=np.float32)
         at = 0
         for job, loaded, chunks in batch:
             doc_vectors = vectors[at : at + len(chunks)]

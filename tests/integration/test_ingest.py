@@ -224,3 +224,29 @@ def test_a_one_line_csv_is_chunked_to_size_and_its_work_bounded(tmp_path, settin
     assert outcome["small.csv"].outcome == "ingested"
     sizes = sorted(embedder.count_tokens(c.text) - 2 for c in ingestor.catalog.lexical.chunks("default"))
     assert 0.8 * settings.chunk_tokens <= sizes[len(sizes) // 2] <= settings.chunk_tokens
+
+
+def test_a_big_document_is_embedded_a_batch_at_a_time(tmp_path, settings, embedder):
+    """One document of thousands of chunks held the encoder's lock for minutes: a question's embedding waited
+    behind it (retrieval 247 s beside a tenant uploading big files)."""
+    from ingest.pipeline import BATCH_CHUNKS, Ingestor
+    from rag.catalog import open_catalog
+    from rag.store import open_store
+
+    class Recording:
+        def __init__(self, inner):
+            self.inner, self.calls = inner, []
+
+        def embed(self, texts):
+            self.calls.append(len(texts))
+            return self.inner.embed(texts)
+
+        def __getattr__(self, name):
+            return getattr(self.inner, name)
+
+    recording = Recording(embedder)
+    (tmp_path / "rows.txt").write_text("\n".join(f"Row {i}: part {i * 7919} ships from depot {i % 97}." for i in range(3000)))
+    ingestor = Ingestor(settings, recording, open_store(settings), open_catalog(settings))
+    [report] = ingestor.ingest([tmp_path / "rows.txt"], "default").files
+    assert report.outcome == "ingested" and report.chunks > 2 * BATCH_CHUNKS
+    assert max(recording.calls) <= BATCH_CHUNKS and sum(recording.calls) == report.chunks

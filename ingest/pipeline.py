@@ -21,6 +21,7 @@ from ingest.heirs import hand_down
 from rag.catalog import Catalog, Document, document_id
 from rag.chunks import Chunk
 from rag.errors import DocumentNotFound, UnsupportedFile
+from rag.pacing import Pacer
 from rag.tenants import check_key
 
 log = logging.getLogger(__name__)
@@ -53,9 +54,9 @@ class Copy:
 
 
 class Ingestor:
-    def __init__(self, settings, embedder, store, catalog: Catalog, busy: Callable[[], bool] = lambda: False):
+    def __init__(self, settings, embedder, store, catalog: Catalog, pacer: Pacer | None = None):
         self.settings = settings
-        self.busy = busy  # answers wait for the model: ingest then takes at most half the CPU
+        self.pacer = pacer or Pacer()  # beside answers, background encoding takes at most half the encoder
         self.embedder = embedder
         self.store = store
         self.catalog = catalog
@@ -196,10 +197,8 @@ class Ingestor:
         texts = [self.embedding_text(c) for _, _, chunks in batch for c in chunks]
         parts = []
         for start in range(0, len(texts), BATCH_CHUNKS):  # one document may make thousands: the encoder's lock
-            began = time.perf_counter()                  # is free between calls, for the questions' own
-            parts.append(self.embedder.embed(texts[start:start + BATCH_CHUNKS]))
-            if self.busy():
-                time.sleep(time.perf_counter() - began)
+            with self.pacer.batch():                     # is free between calls, for the questions' own
+                parts.append(self.embedder.embed(texts[start:start + BATCH_CHUNKS]))
         vectors = np.concatenate(parts) if parts else np.zeros((0, 1), dtype=np.float32)
         at = 0
         for job, loaded, chunks in batch:

@@ -19,6 +19,7 @@ from rag.errors import (
 )
 from rag.llm import LLM, get_llm
 from rag.lock import CollectionLocks
+from rag.pacing import Pacer
 from rag.retrieval import Retriever
 from rag.settings import Settings
 from rag.store import VectorStore, open_store
@@ -38,7 +39,8 @@ class Services:
         self.catalog.create_collection(self.settings.collection)  # the one a request without a name uses
         self.turns = Turns(self.settings.max_waiting_answers, self.settings.max_wait_s)  # the model's line
         self.retriever = Retriever(self.embedder, self.store, self.catalog.lexical, self.settings)
-        self.ingestor = Ingestor(self.settings, self.embedder, self.store, self.catalog, self.turns.busy)
+        self.pacer = Pacer(self.turns.busy)  # ingest and /v1/embeddings, together, beside the answers
+        self.ingestor = Ingestor(self.settings, self.embedder, self.store, self.catalog, self.pacer)
         self.jobs = Jobs(self.settings, self.catalog, open_queue(self.settings), self.ingestor, self.locks)
 
     @property
@@ -71,7 +73,7 @@ class Services:
     def embedding_line(self):
         from service.embeddings import EmbeddingLine
 
-        return EmbeddingLine(self.embedder, self.turns)
+        return EmbeddingLine(self.embedder, self.pacer)
 
     @cached_property
     def metrics(self):

@@ -1,26 +1,25 @@
 """/v1/embeddings as a fair neighbour of the answers: one request embeds at a time (a bounded line behind
-it), a batch at a time, and while answers wait for or hold the model it yields the CPU between batches for
-as long as each batch took, so it never takes more than half the machine from them. Three maximal requests
-once made a 5 s answer take 243 s; their tokens also count against the caller's own limit (service/auth.py)."""
+it), a batch at a time through the background Pacer (rag/pacing.py), so that while answers wait for or hold
+the model, it and ingest together take at most half the encoder. Three maximal requests once made a 5 s
+answer take 243 s; their tokens also count against the caller's own limit (service/auth.py)."""
 
 import threading
-import time
 from contextlib import contextmanager
 
 import numpy as np
 
 from rag.errors import ServiceBusy
+from rag.pacing import Pacer
 
 BATCH = 32  # texts per encoder call: the encoder's lock is free between calls, for the questions' own
 
 
 class EmbeddingLine:
-    def __init__(self, embedder, turns, max_waiting: int = 4, max_wait_s: float = 60.0, share: float = 0.5):
+    def __init__(self, embedder, pacer: Pacer, max_waiting: int = 4, max_wait_s: float = 60.0):
         self.embedder = embedder
-        self.turns = turns  # the answers' line: busy means answers are waiting for or holding the model
+        self.pacer = pacer
         self.max_waiting = max_waiting
         self.max_wait_s = max_wait_s
-        self.share = share  # of the CPU, at most, while answers are busy
         self._slot = threading.Semaphore(1)
         self._lock = threading.Lock()
         self._waiting = 0
@@ -49,8 +48,6 @@ class EmbeddingLine:
         with self._turn():
             parts = []
             for start in range(0, len(texts), BATCH):
-                began = time.monotonic()
-                parts.append(self.embedder.embed(texts[start:start + BATCH]))
-                if self.turns.busy() and start + BATCH < len(texts):
-                    time.sleep((time.monotonic() - began) * (1 - self.share) / self.share)
+                with self.pacer.batch():
+                    parts.append(self.embedder.embed(texts[start:start + BATCH]))
             return np.concatenate(parts).astype(np.float32)

@@ -68,6 +68,8 @@ class Settings(BaseSettings):
                                         "hostile, and holds a lane")
     parse_memory_mb: int = 3072
     parse_workers: int = 1
+    background_share: float = Field(0.33, gt=0, le=1, description="while answers wait for or hold the model, "
+                                    "ingest and /v1/embeddings together use the encoder at most this share of the time")
     ingest_workers: int = Field(2, description="ingest jobs the service runs at once: a tenant's big file leaves "
                                 "a lane to the others (a collection's jobs run one at a time, in arrival order)")
     pdf_parser: str = Field("pdfium", description="pdfium (fast) | pypdf; each falls back to the other")

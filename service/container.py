@@ -39,7 +39,7 @@ class Services:
         self.catalog.create_collection(self.settings.collection)  # the one a request without a name uses
         self.turns = Turns(self.settings.max_waiting_answers, self.settings.max_wait_s)  # the model's line
         self.retriever = Retriever(self.embedder, self.store, self.catalog.lexical, self.settings)
-        self.pacer = Pacer(self.turns.busy)  # ingest and /v1/embeddings, together, beside the answers
+        self.pacer = Pacer(self.turns.busy, self.settings.background_share)  # ingest and /v1/embeddings together
         self.ingestor = Ingestor(self.settings, self.embedder, self.store, self.catalog, self.pacer)
         self.jobs = Jobs(self.settings, self.catalog, open_queue(self.settings), self.ingestor, self.locks)
 

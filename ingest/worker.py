@@ -46,6 +46,8 @@ class Jobs:
         self.locks = locks or CollectionLocks()  # the service's: no delete in a collection while it is written
         self.worker_id = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
         self._stop = threading.Event()
+        self._writing: set[str] = set()  # the collections this process's lanes are writing
+        self._writing_lock = threading.Lock()
         self._sweeper: threading.Thread | None = None
 
     # -- submitting ------------------------------------------------------------------------------
@@ -78,6 +80,7 @@ class Jobs:
 
     def start(self, workers: int | None = None) -> None:
         """Run jobs in this process, in the background (the embedded service), on RAG_INGEST_WORKERS lanes."""
+        self._expire_dead_here()
         self.sweep()  # jobs a previous process left running
         self.queue.start(self.run, workers or self.settings.ingest_workers)
         self._start_sweeper()
@@ -86,8 +89,19 @@ class Jobs:
         self._stop.set()
         self.queue.stop()
 
+    def _expire_dead_here(self) -> None:
+        """A job left running by a process of this machine that is gone (killed, restarted) is taken over
+        now, not a lease later: it goes first again, before the jobs that came after it."""
+        host = socket.gethostname()
+        for job_id, worker in self.catalog.running_jobs():
+            name, _, rest = (worker or "").partition(":")
+            pid = rest.partition(":")[0]
+            if name == host and worker != self.worker_id and pid.isdigit() and not _alive(int(pid)):
+                self.catalog.update_job(job_id, lease_until=0.0)
+
     def consume(self, workers: int = 1) -> None:
         """Run jobs until told to stop (`ingest worker`)."""
+        self._expire_dead_here()
         clear_scratch(self.settings)  # what a killed worker left staged
         self._start_sweeper()
         try:
@@ -134,10 +148,20 @@ class Jobs:
 
     def run(self, job_id: str | None = None, last_try: bool = True) -> None:
         """A queue message wakes a lane up: it runs whatever job is due next (`claim_next`: a collection's jobs
-        in arrival order, tenants with nothing running first), until none is. The message's own job may run on
-        another lane, or later, after the older jobs of its collection."""
-        while (job := self.catalog.claim_next(self.worker_id, self.settings.job_lease_s)) is not None:
-            self._run(job)
+        start in arrival order, tenants with nothing running first), until none is. The message's own job may
+        run on another lane, or later, after the older jobs of its collection. This process's lanes never
+        write one collection at once (so copies in it are told apart in order); other workers' may."""
+        while True:
+            with self._writing_lock:  # a collection this process writes already would only wait for its lock
+                job = self.catalog.claim_next(self.worker_id, self.settings.job_lease_s, frozenset(self._writing))
+                if job is None:
+                    return
+                self._writing.add(job.collection)
+            try:
+                self._run(job)
+            finally:
+                with self._writing_lock:
+                    self._writing.discard(job.collection)
 
     def _run(self, job) -> None:
         if job.takeovers >= self.settings.job_attempts:
@@ -200,3 +224,12 @@ class Jobs:
             done.set()
             thread.join()
 
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True

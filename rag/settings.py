@@ -71,7 +71,7 @@ class Settings(BaseSettings):
     background_share: float = Field(0.33, gt=0, le=1, description="while answers wait for or hold the model, "
                                     "ingest and /v1/embeddings together use the encoder at most this share of the time")
     ingest_workers: int = Field(2, description="ingest jobs the service runs at once: a tenant's big file leaves "
-                                "a lane to the others (a collection's jobs run one at a time, in arrival order)")
+                                "a lane to the others (a collection's jobs start in arrival order, one at a time in one process)")
     pdf_parser: str = Field("pdfium", description="pdfium (fast) | pypdf; each falls back to the other")
 
     # Generation: a bundled model name or a GGUF path (llamacpp), or a server (openai).

@@ -136,9 +136,12 @@ class Catalog(Protocol):
     def claim_job(self, job_id: str, worker: str, lease_s: float) -> Job | None:
         """The job, if it was queued or its last worker's lease ran out; None if it is done or held."""
 
-    def claim_next(self, worker: str, lease_s: float) -> Job | None:
-        """The next job to run, claimed: a collection's jobs one at a time in arrival order, tenants with no job
-        running first; None when nothing is due."""
+    def claim_next(self, worker: str, lease_s: float, skip: frozenset[str] = frozenset()) -> Job | None:
+        """The next job to run, claimed: a collection's jobs start in arrival order (none of the collections
+        in `skip`), tenants with no job running first; None when nothing is due."""
+
+    def running_jobs(self) -> list[tuple[str, str]]:
+        """(job id, worker) of the jobs running under a lease."""
 
     def extend_lease(self, job_id: str, worker: str, lease_s: float) -> bool: ...
 

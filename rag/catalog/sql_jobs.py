@@ -43,25 +43,33 @@ class SqlJobs:
                                     .values(**claim, takeovers=j.takeovers + 1))
         return self.job(job_id) if done.rowcount == 1 else None
 
-    def claim_next(self, worker: str, lease_s: float) -> Job | None:
-        """The job to run next, claimed: each collection's oldest unfinished job only (a collection's jobs run
-        one at a time, in arrival order), when it is queued and due or its worker died; tenants with no job
-        running first, then the oldest."""
+    def claim_next(self, worker: str, lease_s: float, skip: frozenset[str] = frozenset()) -> Job | None:
+        """The job to run next, claimed: in each collection (but those in `skip`, which this worker is writing
+        already), the oldest job not running under a live lease, when it is queued and due or its worker died,
+        so a collection's jobs start in arrival order; tenants with no job running first, then the oldest."""
         j = t.ingest_jobs.c
         with self._read() as c:
-            rows = c.execute(select(j.id, j.collection, j.status, j.lease_until)
+            rows = c.execute(select(j.id, j.collection, j.status, j.lease_until, j.worker)
                              .where(j.status.in_(("queued", "running"))).order_by(j.created_at, j.id)).all()
         at = time.time()
+        live = [r for r in rows if r.status == "running" and r.lease_until >= at]
         first = {}
         for row in rows:
-            first.setdefault(row.collection, row)
-        busy = {owner(r.collection) for r in first.values() if r.status == "running" and r.lease_until >= at}
-        due = [r for r in first.values() if (r.status == "queued" and r.lease_until <= at)
-               or (r.status == "running" and r.lease_until < at)]
+            if row not in live:
+                first.setdefault(row.collection, row)
+        busy = {owner(r.collection) for r in live}
+        due = [r for r in first.values() if r.collection not in skip and (
+            (r.status == "queued" and r.lease_until <= at) or (r.status == "running" and r.lease_until < at))]
         for row in sorted(due, key=lambda r: owner(r.collection) in busy):  # stable: oldest first within
             if (job := self.claim_job(row.id, worker, lease_s)) is not None:
                 return job
         return None
+
+    def running_jobs(self) -> list[tuple[str, str]]:
+        """(job id, worker) of the jobs running under a lease."""
+        j = t.ingest_jobs.c
+        with self._read() as c:
+            return [(r.id, r.worker) for r in c.execute(select(j.id, j.worker).where(j.status == "running"))]
 
     def extend_lease(self, job_id: str, worker: str, lease_s: float) -> bool:
         j = t.ingest_jobs.c

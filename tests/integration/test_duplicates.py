@@ -45,12 +45,18 @@ def test_deleting_an_original_hands_its_content_to_a_copy(services):
         assert not answer["refused"] and answer["citations"][0]["name"] == "second.txt"
 
 
-def test_a_copy_whose_bytes_are_gone_fails_saying_so(services, tmp_path):
+def two_copies_on_disk(services, tmp_path):
+    """a.txt and b.txt of one content, ingested from their files: a the original, b its duplicate."""
     folder = tmp_path / "files"
     folder.mkdir()
     for name in ("a.txt", "b.txt"):
         (folder / name).write_bytes(NOTE)
     services.ingestor.ingest([folder / "a.txt", folder / "b.txt"], "default")
+    return folder
+
+
+def test_a_copy_whose_bytes_are_gone_fails_saying_so(services, tmp_path):
+    folder = two_copies_on_disk(services, tmp_path)
     a, b = (services.catalog.get(services.catalog.list("default")[i].id) for i in (0, 1))
     assert (a.status, b.status) == ("ingested", "duplicate")
     (folder / "b.txt").unlink()  # the copy's file is gone, and it was never uploaded
@@ -59,11 +65,7 @@ def test_a_copy_whose_bytes_are_gone_fails_saying_so(services, tmp_path):
 
 
 def test_pruning_an_original_lets_a_copy_on_disk_take_over(services, tmp_path):
-    folder = tmp_path / "files"
-    folder.mkdir()
-    for name in ("a.txt", "b.txt"):
-        (folder / name).write_bytes(NOTE)
-    services.ingestor.ingest([folder / "a.txt", folder / "b.txt"], "default")
+    folder = two_copies_on_disk(services, tmp_path)
     (folder / "a.txt").unlink()
     assert services.ingestor.prune("default") == ["a.txt"]
     [b] = services.catalog.list("default")

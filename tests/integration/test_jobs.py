@@ -144,3 +144,34 @@ def test_an_upload_whose_job_was_never_queued_is_removed_by_the_sweeper(settings
     Jobs(hasty, catalog, open_queue(hasty), ingestor).sweep()
     assert [d.source for d in catalog.list(status="pending")] == ["it-help.html"]
     assert catalog.upload(cut["document_id"]) is None  # its bytes too
+
+
+def test_after_a_restart_the_first_uploaded_copy_stays_the_original(settings, embedder):
+    """kill -9 mid-job, then a restart: the job its dead process held runs first again (not a lease later,
+    after the jobs that came after it), so of two copies the first uploaded is the original."""
+    import socket
+    import subprocess
+    import sys
+
+    settings = settings.model_copy(update={"queue": "sqlite"})
+    catalog = open_catalog(settings)
+    jobs = Jobs(settings, catalog, open_queue(settings), Ingestor(settings, embedder, open_store(settings), catalog))
+    data = (SAMPLES / "release-notes.txt").read_bytes()
+    ids = []
+    for name in ("first.txt", "second.txt"):
+        doc_id = document_id("default", name)
+        catalog.put_upload(doc_id, "default", name, name, hashlib.sha256(data).hexdigest(), data)
+        ids.append(jobs.submit("default", [{"name": name, "source": name, "document_id": doc_id}]))
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead = f"{socket.gethostname()}:{gone.stdout.strip()}:abcdef"
+    assert catalog.claim_job(ids[0], dead, lease_s=600)  # the killed process held the first job
+    jobs.start()
+    try:
+        deadline = time.monotonic() + 120
+        while any(jobs.get(j)["status"] not in ("done", "failed") for j in ids):
+            assert time.monotonic() < deadline, [jobs.get(j) for j in ids]
+            time.sleep(0.1)
+    finally:
+        jobs.stop()
+    first, second = (catalog.get(document_id("default", n)) for n in ("first.txt", "second.txt"))
+    assert (first.status, second.status, second.duplicate_of) == ("ingested", "duplicate", first.id)

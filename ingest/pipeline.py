@@ -7,7 +7,6 @@ import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, wait
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -18,6 +17,7 @@ from ingest.files import scratch, sha256_file
 from ingest.loaders import Loaded, limit_memory, load
 from ingest.report import FileReport, Summary, failure_reason
 from ingest.heirs import hand_down
+from ingest.plans import Copy, Job
 from rag.catalog import Catalog, Document, document_id
 from rag.chunks import Chunk
 from rag.errors import DocumentNotFound, UnsupportedFile
@@ -30,33 +30,10 @@ BATCH_CHUNKS = 128  # chunks embedded per encoder call, across documents
 TITLE_TOKENS = 32  # room kept in every chunk for the title the encoder reads first
 
 
-@dataclass
-class Job:
-    path: Path
-    source: str
-    location: str | None
-    document_id: str
-    sha256: str
-    size: int
-    replacing: bool
-    note: str = ""
-
-
-@dataclass
-class Copy:
-    """A file with the same content as one this run is about to ingest: settled by that one's outcome."""
-    source: str
-    document_id: str
-    sha256: str
-    size: int
-    original: Job
-    location: str | None = None
-
-
 class Ingestor:
     def __init__(self, settings, embedder, store, catalog: Catalog, pacer: Pacer | None = None):
         self.settings = settings
-        self.pacer = pacer or Pacer()  # beside answers, background encoding takes at most half the encoder
+        self.pacer = pacer or Pacer()  # beside answers, background encoding takes a share of the encoder
         self.embedder = embedder
         self.store = store
         self.catalog = catalog

@@ -75,6 +75,21 @@ def create_app(services: Services, warm_up: bool = False) -> FastAPI:
     for module in (documents, collections, chat, health, v1, web):
         app.include_router(module.router)
     app.mount("/web", web.assets, name="web")
+    _add_middleware(app, services)
+
+    @app.get("/metrics", tags=["health"], include_in_schema=False)
+    def metrics(request: Request) -> Response:
+        from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+        services.gate.admin(request.headers.get("authorization"), client_of(request))
+        return Response(generate_latest(services.metrics.registry), media_type=CONTENT_TYPE_LATEST)
+
+    _add_error_handlers(app)
+    return app
+
+
+def _add_middleware(app: FastAPI, services: Services) -> None:
+    """Added inside out: the last added runs first."""
     app.add_middleware(GateKeeper, gate=services.gate)  # inside the metrics: refused requests are counted
     app.middleware("http")(timed(services.metrics))
     mb = 2**20
@@ -88,13 +103,8 @@ def create_app(services: Services, warm_up: bool = False) -> FastAPI:
     app.add_middleware(SameOrigin, allowed=services.settings.cors_origins)  # outside CORS: its preflights pass
     app.add_middleware(RequestHead)  # added last, so outermost: a head too large is refused before anything else
 
-    @app.get("/metrics", tags=["health"], include_in_schema=False)
-    def metrics(request: Request) -> Response:
-        from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-        services.gate.admin(request.headers.get("authorization"), client_of(request))
-        return Response(generate_latest(services.metrics.registry), media_type=CONTENT_TYPE_LATEST)
-
+def _add_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(RagError)
     async def rag_error(request: Request, exc: RagError):
         return rag_error_response(request.url.path, exc)
@@ -113,5 +123,3 @@ def create_app(services: Services, warm_up: bool = False) -> FastAPI:
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException):
         return error_response(request.url.path, exc.status_code, "HTTPError", exc.detail)
-
-    return app

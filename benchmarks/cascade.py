@@ -27,17 +27,17 @@ from rag.answer.citations import cite  # noqa: E402
 from rag.answer.refusal import RefusalPolicy  # noqa: E402
 from rag.llm.llamacpp import LlamaCppLLM  # noqa: E402
 from rag.llm.openai_api import OpenAICompatibleLLM  # noqa: E402
-from rag.models import BUNDLED, resolve_model_path  # noqa: E402
+from rag.models import resolve_model_path  # noqa: E402
 from rag.settings import get_settings  # noqa: E402
 from tests.helpers.servers import free_port, wait_until_up  # noqa: E402
 
-FLOOR = BUNDLED["qwen2.5-0.5b"].min_question_logprob
 
 
 def records(dataset_name: str, limit: int, local, large, settings) -> list[dict]:
     dataset = load_dataset(dataset_name, None, workdir=Path(tempfile.gettempdir()))
     retriever, _ = open_pipeline(eval_settings(settings, dataset), dataset)
-    open_gates = retriever.settings.model_copy(update={"refusal_threshold": 1.0, "min_question_logprob": float("-inf")})
+    # Every proposal passes (the verifier's support is recorded): the policies are replayed from the records.
+    open_gates = retriever.settings.model_copy(update={"verify_threshold": 0.0})
     service = AnswerService(retriever, local, open_gates)
     rows = []
     for q in sample(dataset.questions, limit):
@@ -57,6 +57,7 @@ def records(dataset_name: str, limit: int, local, large, settings) -> list[dict]
         rows.append({
             "dataset": dataset.name, "question": q.question, "unanswerable": q.unanswerable,
             "relevant": answer.answered_by_reason != "nothing_relevant", "chance": answer.refusal_probability,
+            "support": answer.support,
             "likelihood": answer.question_logprob,
             "local_refused": answer.refused, "grounded": check.ok(settings.min_support),
             "local_f1": 0.0 if answer.refused or not refs else f1(strip_citations(answer.answer), refs),
@@ -104,41 +105,26 @@ def live(dataset_name: str, limit: int, local, large_url: str, settings) -> dict
             "deferred": stats.deferred, "large_tokens": large.stats.prompt_tokens + large.stats.completion_tokens}
 
 
-def grounding_split(rows: list[dict], threshold: float) -> str:
-    """How the groundedness check splits the local answers that were not refused (answerable questions):
-    mean F1 of those it passes against those it fails, and the large model's F1 on the failed ones."""
-    kept = [r for r in rows if not r["unanswerable"] and not hesitates(r, threshold)]
-    ok = [r for r in kept if r["grounded"]]
-    bad = [r for r in kept if not r["grounded"]]
-
-    def mean(values):
-        return f"{sum(values) / len(values):.3f}" if values else "-"
-
-    return (f"grounded {len(ok)} (local F1 {mean([r['local_f1'] for r in ok])}), ungrounded {len(bad)} "
-            f"(local F1 {mean([r['local_f1'] for r in bad])}, large F1 {mean([r['large_f1'] for r in bad])})")
+def unsupported(r: dict, threshold: float) -> bool:
+    """The local answer is not given: the model refused, or its support is under the threshold."""
+    return r["local_refused"] or (r.get("support") is not None and r["support"] < threshold)
 
 
-def hesitates(r: dict, threshold: float, floor: float | None = None) -> bool:
-    """The local gates: P(NOT FOUND) at this threshold, and the question's likelihood under a floor (the
-    0.5B model's calibrated -4.0 unless given)."""
-    floor = FLOOR if floor is None else floor
-    unlikely = r.get("likelihood") is not None and r["likelihood"] < floor
-    return r["local_refused"] or (r["chance"] is not None and r["chance"] >= threshold) or unlikely
-
-
-def replay(rows: list[dict], policy: str, threshold: float, floor: float | None = None) -> dict:
-    """F1 (answerable), refusal accuracy (unanswerable), share escalated and large tokens under a policy."""
+def replay(rows: list[dict], policy: str, threshold: float) -> dict:
+    """F1 (answerable), refusal accuracy (unanswerable), share escalated and large tokens under a policy, the
+    verifier deciding: an unsupported local answer is refused (never) or escalated (when_needed); nothing
+    relevant is refused without either model."""
     f1s, refusals, escalated, tokens = [], [], 0, 0
     for r in rows:
-        refused = hesitates(r, threshold, floor)
-        up = policy == "always" or (policy == "when_needed" and r["relevant"] and (refused or not r["grounded"]))
+        refused = not r["relevant"] or unsupported(r, threshold)
+        up = r["relevant"] and (policy == "always" or (policy == "when_needed" and refused))
         escalated += up
         tokens += r["large_tokens"] if up else 0
         if r["unanswerable"]:
             refusals.append(r["large_refused"] if up else refused)
         else:
             f1s.append(r["large_f1"] if up else (0.0 if refused else r["local_f1"]))
-    return {"policy": policy, "threshold": threshold, "floor": FLOOR if floor is None else floor, "f1": round(sum(f1s) / max(1, len(f1s)), 4),
+    return {"policy": policy, "threshold": threshold, "f1": round(sum(f1s) / max(1, len(f1s)), 4),
             "refusal_accuracy": round(sum(refusals) / len(refusals), 4) if refusals else None,
             "escalated": round(escalated / len(rows), 4), "large_tokens": tokens}
 
@@ -183,18 +169,16 @@ def main() -> None:
 def report(rows: list[dict], runs: list[dict], settings, out: Path) -> None:
     for run in runs:
         print("live when_needed:", json.dumps(run))
-    default = settings.refusal_threshold
+    default = settings.verify_threshold
     for name in sorted({r["dataset"] for r in rows}):
         part = [r for r in rows if r["dataset"] == name]
         print(f"{name}: {len(part)} questions; local p50 {sorted(r['local_s'] for r in part)[len(part) // 2]:.1f} s, "
               f"large p50 {sorted(r['large_s'] for r in part)[len(part) // 2]:.1f} s")
         for policy in ("never", "always", "when_needed"):
             print("  ", replay(part, policy, default))
-        print("  ", grounding_split(part, default))
-    # Two knobs decide a local refusal, hence an escalation: P(NOT FOUND)'s threshold and the question's
-    # likelihood floor. Every pair of them is a point; the curve is their upper frontier.
-    points = [replay(rows, "when_needed", t / 20, floor) for t in range(1, 21)
-              for floor in (float("-inf"), -7.0, -6.0, -5.0, -4.5, -4.0, -3.5, -3.0)]
+    # One knob decides an escalation: the verifier's threshold. Every value is a point; the curve is their
+    # upper frontier.
+    points = [replay(rows, "when_needed", t / 20) for t in range(0, 21)]
     curve = []
     for p in sorted(points, key=lambda p: (p["escalated"], -p["f1"])):
         if not curve or p["f1"] > curve[-1]["f1"]:
@@ -209,7 +193,7 @@ def report(rows: list[dict], runs: list[dict], settings, out: Path) -> None:
     always = replay(rows, "always", default)["f1"]
     plt.figure(figsize=(6, 4))
     plt.scatter([p["escalated"] for p in points], [p["f1"] for p in points], s=6, color="lightgrey",
-                label="when_needed, each threshold and floor")
+                label="when_needed, each verifier threshold")
     plt.plot([p["escalated"] for p in curve], [p["f1"] for p in curve], "o-", label="their frontier")
     plt.axhline(always, color="grey", linestyle="--", label=f"always large ({always:.3f})")
     plt.axhline(0.95 * always, color="grey", linestyle=":", label="95 % of always large")

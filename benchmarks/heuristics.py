@@ -44,7 +44,7 @@ def record(args) -> None:
     for name in args.sets:
         dataset = load_dataset(name, None, workdir=Path(tempfile.gettempdir()))
         settings = get_settings().model_copy(update={
-            "refusal_threshold": 2.0, "long_refusal_threshold": 2.0, "min_question_logprob": float("-inf"),
+            "verify_threshold": 0.0,
             "cache": False, "answer_style": "auto"})
         retriever, _ = open_pipeline(eval_settings(settings, dataset), dataset)
         llm = get_llm(retriever.settings)

@@ -61,3 +61,11 @@ def percentile(values: list[float], q: float) -> float:
 def mean(values) -> float:
     values = list(values)
     return sum(values) / len(values) if values else 0.0
+
+
+def auc(positive: list[float], negative: list[float]) -> float | None:
+    """Probability that a positive scores above a negative (ties count half): 0.5 is chance."""
+    if not positive or not negative:
+        return None
+    wins = sum((p > n) + 0.5 * (p == n) for p in positive for n in negative)
+    return round(wins / (len(positive) * len(negative)), 4)

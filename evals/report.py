@@ -6,7 +6,7 @@ from datetime import date
 from pathlib import Path
 
 QUALITY = ["answer_recall", "doc_recall", "all_docs_recall", "mrr", "f1", "refusal_accuracy", "answered_when_retrieved",
-           "false_refusals", "unsupported_facts", "unsupported_sentences"]
+           "false_refusals", "unsupported_facts", "unsupported_sentences", "support_auc"]
 LATENCY = ["retrieval_p50_s", "answer_p50_s", "answer_p95_s"]
 COLUMNS = ["dataset", "model", "k", "questions", *QUALITY, "em", "context_chars_max", "retrieval_p95_s",
            "first_token_p50_s", *LATENCY[1:]]

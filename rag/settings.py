@@ -98,9 +98,9 @@ class Settings(BaseSettings):
     context_packing: Literal["chunks", "sentences"] = Field(
         "chunks", description="chunks: the best whole passages that fit the budget; sentences: the sentences of "
         "twice as many passages that bear most on the question")
-    refusal_threshold: float = Field(1.0, description="refuse a short answer when P(reply starts NOT FOUND) >= "
-                                     "this; 1 = off: the model's own NOT FOUND and the question log-prob floor "
-                                     "refuse (chosen on five dev sets: docs/BENCHMARKS.md, issue 25)")
+    verify_threshold: float = Field(0.5, ge=0, le=1, description="an answer (a long answer's sentence) is given only "
+                                    "when the local model, shown its cited passages, says yes to it with at least "
+                                    "this probability; 0 = off (docs/BENCHMARKS.md)")
     answer_style: Literal["auto", "short", "long"] = Field(
         "auto", description="short (a phrase) | long (a few sentences) | auto: long for why/how/compare/trend questions"
     )
@@ -108,12 +108,6 @@ class Settings(BaseSettings):
     long_answer_tokens: int = 192
     named_documents: int = Field(50, description="long answers to a question naming one thing search only those "
                                  "of this many best-matching documents that contain the name, if any do; 0 = off")
-    long_refusal_threshold: float = Field(0.8, description="the same for long answers: partly answered "
-                                          "questions make the model hesitate more")
-    min_question_logprob: float | None = Field(
-        None, description="refuse when the question's mean token log-prob after the sources is below this; "
-        "default: the bundled model's calibrated value (off for other models); -inf = off",
-    )
 
     # The large model (any OpenAI-compatible API), reached only within its provider's limits.
     escalation: Literal["never", "when_needed", "always"] = Field(

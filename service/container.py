@@ -88,11 +88,11 @@ class Services:
         return Gate(self.settings, self.catalog.keys)
 
     def chat(self, messages, collection: str | None, tenant: str = DEFAULT, top_k=None, document_ids=None,
-             style=None) -> Iterator[dict]:
+             style=None, cache: bool = True) -> Iterator[dict]:
         """The answer's events (rag.answer.service) over the tenant's collection of that name; its final one is
         counted in the metrics."""
         key = self.collection(collection, tenant)
-        with closing(self.answers.stream(messages, key, top_k, document_ids, style)) as events:
+        with closing(self.answers.stream(messages, key, top_k, document_ids, style, cache)) as events:
             for event in events:
                 if event["type"] == "done":
                     self.metrics.answered(event, tenant)

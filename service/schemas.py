@@ -4,7 +4,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from rag.answer import Citation
+from rag.answer import By, Citation, Reason
 
 
 def valid_unicode(text: str) -> str:
@@ -37,6 +37,8 @@ class ChatRequest(BaseModel):
         None, description="short: a phrase; long: a few sentences; auto: long for why/how/compare/trend "
         "questions. Default: the server's RAG_ANSWER_STYLE.",
     )
+    cache: bool = Field(True, description="false: a fresh answer, not one cached for a like question (the fresh "
+                        "answer then replaces it, when verified)")
 
     @model_validator(mode="after")
     def one_question(self):
@@ -66,12 +68,13 @@ class ChatResponse(BaseModel):
     question_logprob: float | None = Field(
         None, description="Mean log-probability of the question's words after the sources; low means unexpected.",
     )
-    answered_by: Literal["local", "large", "cache"] = Field(description="Who answered: README, Who answers.")
-    answered_by_reason: str = Field(description="Why: local_only, grounded, local_refused, ungrounded, always, "
-                                    "budget_spent, large_unavailable, nothing_relevant, cache_hit.")
+    answered_by: By = Field(description="Who answered: README, Who answers.")
+    answered_by_reason: Reason = Field(description="Why: README, Who answers.")
     answered_by_detail: str = Field("", description="The figures behind the reason, for people.")
     large_tokens: int = Field(0, description="Large-model tokens this answer spent.")
     saved_tokens: int = Field(0, description="Large-model tokens a local or cached answer would have cost.")
+    support: float | None = Field(None, description="The local model's probability that the cited passages state "
+                                  "the answer (its first sentence, for long answers); None where it was not asked.")
 
 
 class UploadedDocument(BaseModel):

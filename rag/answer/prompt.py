@@ -46,7 +46,7 @@ def by_document(passages: list[Chunk]) -> list[Chunk]:
     return sorted(passages, key=lambda p: order[p.document_id])
 
 
-def build_prompt(question: str, passages: list[Chunk], style: str = "short") -> list[dict[str, str]]:
+def build_sources(passages: list[Chunk], style: str = "short") -> str:
     """Numbered passages under their document's name, written once per run of passages from one document:
     every prompt token costs reading time. For short answers a passage's page and headings are written only
     where they change; long answers, which name the period or section of each fact, answered worse so.
@@ -62,8 +62,11 @@ def build_prompt(question: str, passages: list[Chunk], style: str = "short") -> 
         shown = where if where != last or style == "long" else ""
         blocks[-1].append(f"[{i}] {f'({shown}) ' if shown else ''}{p.text.strip()}")
         last = where
-    sources = "\n\n".join("\n".join(block) for block in blocks)
+    return "\n\n".join("\n".join(block) for block in blocks)
+
+
+def build_prompt(question: str, passages: list[Chunk], style: str = "short") -> list[dict[str, str]]:
     return [
         {"role": "system", "content": SYSTEM_LONG if style == "long" else SYSTEM},
-        {"role": "user", "content": f"Sources:\n\n{sources}\n\nQuestion: {question}"},
+        {"role": "user", "content": f"Sources:\n\n{build_sources(passages, style)}\n\nQuestion: {question}"},
     ]

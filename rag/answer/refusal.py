@@ -12,11 +12,11 @@ from dataclasses import dataclass
 
 from rag.answer.prompt import NOT_FOUND
 from rag.llm import LLM, scorer
-from rag.models import question_logprob_floor
 
 REFUSAL = "The documents do not contain an answer to this question."
 
-_NOT_FOUND = re.compile(r"^\W*not\s+found\b", re.IGNORECASE)
+# "NO FOUND" too: NOT FOUND written around the ban on its first token (rag.answer.steps.propose)
+_NOT_FOUND = re.compile(r"^\W*not?[\s_]+found\b", re.IGNORECASE)
 # A refusal speaks about the sources or about the one answering, not about the world: "The plan does not
 # include dental coverage [2]" is an answer, "The sources do not mention dental coverage" is not.
 _SOURCES = r"(?:sources?|documents?|context|passages?|texts?|information|data|excerpts?)"
@@ -50,40 +50,28 @@ def opening(text: str) -> str | None:
     return first if complete else None
 
 
-@dataclass
+@dataclass(frozen=True)
 class Hesitation:
-    """What the model's own signals said before it wrote."""
+    """What the model's own signals said before it wrote (rag.answer.verify folds the first into an answer's
+    support)."""
 
     chance: float | None = None  # P(the reply starts with NOT FOUND)
-    likelihood: float | None = None  # mean log-prob of the question's words after the sources
-    refused: bool = False
-    detail: str = ""
+    likelihood: float | None = None  # mean log-prob of the question's words after the sources (reported)
 
 
 class RefusalPolicy:
-    def __init__(self, settings, llm: LLM):
-        self.settings = settings
+    def __init__(self, llm: LLM):
         self.scorer = scorer(llm)
-        self.floor = question_logprob_floor(settings, llm.name) if self.scorer else None
 
-    def threshold(self, style: str) -> float:
-        return self.settings.long_refusal_threshold if style == "long" else self.settings.refusal_threshold
-
-    def hesitation(self, prompt, question: str, style: str) -> Hesitation:
-        """Small models answer unanswerable questions with a confident-looking guess. Trust their hesitation
-        even if another start is likelier, and refuse a question whose words are unexpected after the sources
-        (a swapped name or an added negation makes a near-miss question unlikely)."""
+    def hesitation(self, prompt, question: str) -> Hesitation:
+        """Read from the model's reading of the prompt, which the proposal then finds cached. The question's
+        likelihood no longer refuses by itself: on SQuAD the support (verifier × hesitation) refused as many
+        unanswerable questions with fewer false refusals (docs/BENCHMARKS.md)."""
         if self.scorer is None:
             return Hesitation()
         # Read first: it evaluates the whole prompt, which start_probability then finds cached.
-        likelihood = self.scorer.mean_logprob(prompt, question) if self.floor is not None else None
-        chance = self.scorer.start_probability(prompt, NOT_FOUND)
-        threshold = self.threshold(style)
-        if chance is not None and chance >= threshold:
-            return Hesitation(chance, likelihood, True, f"P({NOT_FOUND}) {chance:.2f} >= {threshold:.2f}")
-        if likelihood is not None and likelihood < self.floor:
-            return Hesitation(chance, likelihood, True, f"question log-prob {likelihood:.2f} < {self.floor:.2f}")
-        return Hesitation(chance, likelihood)
+        likelihood = self.scorer.mean_logprob(prompt, question)
+        return Hesitation(self.scorer.start_probability(prompt, NOT_FOUND), likelihood)
 
     @staticmethod
     def refuses(text: str, style: str) -> bool:

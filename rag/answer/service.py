@@ -1,55 +1,86 @@
-"""AnswerService: one answer is a list of named steps with one exit that builds it.
+"""AnswerService: the answer steps (rag.answer.steps) composed, with the model's turn, the cache and the stream.
 
-standalone question → cache lookup → retrieve → gates → local answer → (maybe) escalate → cite → cache store
+standalone question → plan → cache lookup → gather → nothing relevant? → propose → verify → (maybe) escalate →
+cite → cache store (verified answers and refusals only)
 
-The stream says exactly what the final event says: the token texts joined equal `answer`. Text is held
-back while a later step could still change it (a refusal read from the reply, an escalation), and a
-`sources` event goes out before the model reads, so a client has something to show meanwhile.
+The stream says exactly what the final event says: the token texts joined equal `answer`. A short answer is
+held until it is verified; a long one goes out sentence by sentence, each once its cited passages are found
+to state it (an unsupported sentence is dropped; an unsupported first sentence refuses or escalates the
+answer). A `sources` event goes out before the model reads, so a client has something to show meanwhile.
 """
 
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack
-from dataclasses import asdict, replace
 
-from rag.answer import grounding
+from rag.answer import steps
 from rag.answer.cache import AnswerCache
-from rag.answer.citations import Citation, cite, passage_opening, with_markers
-from rag.answer.escalation import LargeModel, LargeUnavailable
-from rag.answer.prompt import FILLER, NOT_FOUND, REWRITE, build_prompt, by_document, context_size
-from rag.answer.refusal import REFUSAL, Hesitation, RefusalPolicy, is_refusal, opening
+from rag.answer.citations import Citation
+from rag.answer.escalation import LargeModel
+from rag.answer.prompt import FILLER, NOT_FOUND, build_prompt
+from rag.answer.refusal import REFUSAL, RefusalPolicy
+from rag.answer.sentences import spans
+from rag.answer.checks import Check, Out
+from rag.answer.steps import Answer, By, Plan, Reason, Reply, lap
 from rag.answer.turns import Turns
-from rag.answer.types import Answer, Reply, Run
+from rag.answer.verify import Verifier
 from rag.chunks import Chunk, short_hash
-from rag.llm import LLM, generate, scorer, without_loops
-from rag.question import answer_style
+from rag.llm import LLM, generate, scorer, second_reader
 from rag.retrieval import Retriever
-
 
 # The settings that change an answer (beyond the models and the collection's content).
 ANSWER_SETTINGS = {
     "top_k", "candidates", "rrf_k", "dense_weight", "lexical_weight", "focus_documents", "focus_weight",
-    "min_relevance", "context_tokens", "refusal_threshold", "long_context_tokens", "long_answer_tokens",
-    "named_documents", "long_refusal_threshold", "min_question_logprob", "max_answer_tokens", "min_support",
-    "context_packing",
+    "min_relevance", "context_tokens", "long_context_tokens", "long_answer_tokens",
+    "named_documents", "max_answer_tokens", "min_support",
+    "context_packing", "verify_threshold",
 }
 
 
-def _cut(text: str, limit: int) -> str:
-    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + " ..."
+class _Turn:
+    """This answer's turn on the local model, held to its last word, given back while the large model is
+    awaited (its budget may take a minute: the others' answers go on meanwhile)."""
+
+    def __init__(self, turns: Turns, timings: dict):
+        self.turns, self.timings = turns, timings
+        self.stack = ExitStack()
+        self.holding = False
+
+    def take(self) -> None:
+        if not self.holding:
+            at = time.perf_counter()
+            self.stack.enter_context(self.turns.turn())
+            self.holding = True
+            lap(self.timings, "queued_s", at)
+
+    def release(self) -> None:
+        if self.holding:
+            self.stack.close()
+            self.holding = False
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.release()
 
 
 class AnswerService:
     def __init__(self, retriever: Retriever, llm: LLM, settings, large: LargeModel | None = None,
-                 cache: AnswerCache | None = None, turns: Turns | None = None):
+                 cache: AnswerCache | None = None, turns: Turns | None = None, judge: LLM | None = None):
         self.retriever = retriever
         self.llm = llm
         self.settings = settings
         self.large = large
         self.cache = cache
         self.turns = turns or Turns(settings.max_waiting_answers, settings.max_wait_s)
-        self.refusal = RefusalPolicy(settings, llm)
-        # A cached answer is served only to a service that would answer the same way.
+        self.refusal = RefusalPolicy(llm)
+        # The judge reads with its own context (the same weights) so that a long answer's sentences are verified
+        # while the model goes on writing it, and the answer prompt stays cached.
+        judge = judge or second_reader(llm)
+        self.verifier = Verifier(judge, settings.verify_threshold, settings.min_support)
+        # With one reader (a server may drop a stream for a new request) a long answer is verified once written.
+        self.verify_while_writing = judge is not llm
         made_by = [llm.name, large.name if large else "", settings.escalation,
                    settings.model_dump_json(include=ANSWER_SETTINGS)]
         self.cache_kind = short_hash("answers", *made_by)[:12]
@@ -59,10 +90,11 @@ class AnswerService:
         return self.settings.escalation if self.large is not None else "never"
 
     def warm_up(self) -> None:
-        """Load both models and read the fixed instructions into the model's cache, so the first question
-        is as fast as the rest."""
+        """Load the models and read the fixed instructions into their caches, so the first question is as fast
+        as the rest."""
         self.retriever.embedder.embed(["warm-up"])
         self._read(build_prompt("", []))
+        self.verifier.score("", "", [Chunk("warm-up", "warm-up", "warm-up", "warm-up.txt", "", 0, 0, 0)])
 
     def _read(self, prompt) -> None:
         if (s := scorer(self.llm)) is not None:
@@ -82,214 +114,138 @@ class AnswerService:
         return tokens, time.perf_counter() - at
 
     def standalone_question(self, messages: list[dict[str, str]]) -> str:
-        question = messages[-1]["content"]
-        history = [m for m in messages[:-1] if m["role"] in ("user", "assistant")]
-        if not history:
-            return question
-        # The last turns, each cut short: a long history must not overflow the model's context.
-        turns = "\n".join(f"{m['role']}: {_cut(m['content'], 500)}" for m in history[-6:])
-        rewritten = generate(
-            self.llm,
-            [{"role": "system", "content": REWRITE},
-             {"role": "user", "content": f"Conversation:\n{turns}\n\nLast question: {question}"}],
-            max_tokens=64, stop=["\n"],
-        ).strip()
-        return rewritten or question
+        return steps.standalone(self.llm, messages)
 
-    def stream(
-        self, messages: list[dict[str, str]], collection: str, top_k: int | None = None,
-        document_ids: list[str] | None = None, style: str | None = None,
-    ) -> Iterator[dict]:
-        """Events: {"type": "sources", "sources"}, {"type": "token", "text"} ..., then {"type": "done", **Answer}."""
-        run = Run(messages, collection, top_k, document_ids, style)
-        with ExitStack() as model:
-            run.model = model
+    def stream(self, messages: list[dict[str, str]], collection: str, top_k: int | None = None,
+               document_ids: list[str] | None = None, style: str | None = None, cache: bool = True) -> Iterator[dict]:
+        """Events: {"type": "sources", "sources"}, {"type": "token", "text"} ..., then {"type": "done", **Answer}.
+        cache=False: a fresh answer (which then replaces the cached one)."""
+        answer = yield from self.events(messages, collection, top_k, document_ids, style, cache)
+        yield {"type": "done", **answer.to_dict()}
+
+    def ask(self, messages, collection, top_k=None, document_ids=None, style=None, cache=True) -> Answer:
+        events = self.events(messages, collection, top_k, document_ids, style, cache)
+        while True:
+            try:
+                next(events)
+            except StopIteration as done:
+                return done.value
+
+    def events(self, messages, collection, top_k, document_ids, style, cache):
+        """The stream's events; returns the Answer."""
+        started, timings, out = time.perf_counter(), {}, Out()
+        cacheable = self.cache is not None and document_ids is None and top_k is None
+        with _Turn(self.turns, timings) as turn:
             if len(messages) > 1:  # the follow-up is rewritten by the model
-                self._wait_for_model(run, model)
-            self._standalone(run)
-            hit = self._lookup(run)
-            if hit is not None:
-                yield {"type": "sources", "sources": [asdict(c) for c in hit.citations]}
-                yield from self._done(run, hit)
-                return
-            if not run.holding:
-                self._wait_for_model(run, model)
-            self._retrieve(run)
-            yield {"type": "sources", "sources": self._sources(run)}
-            reply = self._gates(run)
+                turn.take()
+            at = time.perf_counter()
+            question = steps.standalone(self.llm, messages)
+            if question != messages[-1]["content"]:
+                lap(timings, "rewrite_s", at)
+            plan = steps.plan(question, self.settings, style, top_k, document_ids)
+            vector = version = None
+            if cacheable:
+                at = time.perf_counter()
+                vector = self.retriever.embedder.embed([question])[0]
+                version = self.cache.version(collection)
+                hit = self._lookup(collection, version, plan, vector, timings) if cache else None
+                lap(timings, "cache_s", at)
+                if hit is not None:
+                    yield {"type": "sources", "sources": [c.__dict__ for c in hit.citations]}
+                    yield from out.to(hit.answer)
+                    hit.timings["total_s"] = round(time.perf_counter() - started, 3)
+                    return hit
+            turn.take()
+            at = time.perf_counter()
+            context = steps.gather(self.retriever, plan, collection, vector)
+            lap(timings, "retrieval_s", at)
+            yield {"type": "sources", "sources": context.sources()}
+            reply = steps.nothing_relevant(context, self.settings.min_relevance)
             if reply is None:
-                reply = yield from self._answer(run)
-            answer = self._cite(run, reply)
-        self._store(run, answer)
-        yield from self._done(run, answer)
+                reply = yield from self._answer(plan, context, turn, out, timings)
+            model = self.large.name if reply.by == By.LARGE else self.llm.name
+            answer = steps.finish(reply, plan, context, model, timings, self.retriever.embedder.count_tokens)
+        if cacheable and answer.verified and reply.reason not in (Reason.BUDGET_SPENT, Reason.LARGE_UNAVAILABLE):
+            cost = answer.large_tokens or answer.saved_tokens
+            kept = {k: v for k, v in answer.to_dict().items() if k not in ("timings", "question")}
+            self.cache.store(collection, version, self._kind(plan), question, vector, kept, cost)
+        yield from out.to(answer.answer)
+        timings["total_s"] = round(time.perf_counter() - started, 3)
+        return answer
 
-    def _wait_for_model(self, run: Run, model: ExitStack) -> None:
-        """This answer's turn on the model, held to its last word (the time in line is reported apart)."""
-        at = time.perf_counter()
-        model.enter_context(self.turns.turn())
-        run.holding = True
-        run.timings["queued_s"] = round(run.timings.get("queued_s", 0.0) + time.perf_counter() - at, 3)
+    def _kind(self, plan: Plan) -> str:
+        return f"{plan.style}:{self.cache_kind}"
 
-    def _let_go_of_model(self, run: Run) -> None:
-        """The turn given back while this answer waits for the large model (its budget may take a minute):
-        the others' answers go on meanwhile."""
-        if run.holding:
-            run.model.close()
-            run.holding = False
-
-    # -- the steps, in order -------------------------------------------------------------------------
-
-    def _standalone(self, run: Run) -> None:
-        run.question = self.standalone_question(run.messages)
-        if run.question != run.messages[-1]["content"]:
-            run.lap("rewrite_s", run.started)
-        run.style = answer_style(run.question, run.style or self.settings.answer_style)
-
-    def _cacheable(self, run: Run) -> bool:
-        return self.cache is not None and run.document_ids is None and run.top_k is None
-
-    def _lookup(self, run: Run) -> Answer | None:
-        if not self._cacheable(run):
-            return None
-        at = time.perf_counter()
-        run.vector = self.retriever.embedder.embed([run.question])[0]
-        run.version = self.cache.version(run.collection)
-        hit = self.cache.lookup(run.collection, run.version, f"{run.style}:{self.cache_kind}", run.question, run.vector)
-        run.lap("cache_s", at)
+    def _lookup(self, collection, version, plan: Plan, vector, timings) -> Answer | None:
+        hit = self.cache.lookup(collection, version, self._kind(plan), plan.question, vector)
         if hit is None:
             return None
         cached = dict(hit.answer, citations=[Citation(**c) for c in hit.answer["citations"]])
         return Answer(**{
-            **cached, "question": run.question, "timings": run.timings, "answered_by": "cache",
-            "answered_by_reason": "cache_hit", "large_tokens": 0, "saved_tokens": hit.cost,
+            **cached, "question": plan.question, "timings": timings, "answered_by": By.CACHE.value,
+            "answered_by_reason": Reason.CACHE_HIT.value, "large_tokens": 0, "saved_tokens": hit.cost,
             "answered_by_detail": f"{hit.similarity:.2f} similar to an earlier question: {hit.question}",
         })
 
-    def _retrieve(self, run: Run) -> None:
-        at = time.perf_counter()
-        k, budget = context_size(self.settings, run.style, run.top_k)
-        long = run.style == "long"
-        retrieved = self.retriever.retrieve(run.question, run.collection, k, run.document_ids, budget, named=long,
-                                            vector=run.vector)
-        run.lap("retrieval_s", at)
-        run.passages, run.best = by_document(retrieved.passages), retrieved.best_similarity
-        run.prompt = build_prompt(run.question, run.passages, run.style)
+    def _max_tokens(self, plan: Plan) -> int:
+        return self.settings.long_answer_tokens if plan.long else self.settings.max_answer_tokens
 
-    def _sources(self, run: Run) -> list[dict]:
-        return [{"number": i, "document_id": p.document_id, "name": p.source.rsplit("/", 1)[-1], "page": p.page,
-                 "headings": p.headings, "excerpt": passage_opening(p)} for i, p in enumerate(run.passages, start=1)]
-
-    def _gates(self, run: Run) -> Reply | None:
-        """Refused before any model reads: nothing relevant (the large model would have nothing better to
-        read: not escalated). A gate on the question's capitalised names was dropped (issue 25): it fired on
-        none of 380 questions of five dev sets and could only refuse."""
-        if not run.passages or run.best < self.settings.min_relevance:
-            return Reply(REFUSAL, True, "local", "nothing_relevant", f"best similarity {run.best:.2f}")
-        return None
-
-    def _answer(self, run: Run):
-        """By the escalation policy: always the large model, when_needed after a local answer, or never."""
+    def _answer(self, plan, context, turn: _Turn, out: Out, timings: dict):
+        """By the escalation policy: always the large model, when_needed after an unsupported local answer, or
+        never."""
         fallback = None
         if self.escalation == "always":
-            fallback = self._escalate(run, None, "always", "the policy is to always ask the large model")
-            if fallback.by == "large":
+            turn.release()
+            fallback = self._escalate(plan, context, Reason.ALWAYS, "the policy is to always ask the large model",
+                                      None, timings)
+            if fallback.by == By.LARGE:
                 return fallback
-        if not run.holding:  # given back while the large model was tried
-            self._wait_for_model(run, run.model)
-        reply = yield from self._answer_locally(run)
+        turn.take()
+        reply = yield from self._local(plan, context, out, timings)
         if fallback is not None:  # the large model was wanted and could not be had
-            return replace(reply, reason=fallback.reason, detail=fallback.detail)
-        return self._check(run, reply) if self.escalation == "when_needed" else reply
+            return Reply(reply.text, reply.refused, reply.by, fallback.reason, fallback.detail, reply.hesitation,
+                         0, reply.verified, reply.support)
+        if self.escalation == "when_needed" and reply.reason in (Reason.UNSUPPORTED, Reason.LOCAL_REFUSED):
+            turn.release()
+            return self._escalate(plan, context, reply.reason, reply.detail, reply, timings)
+        return reply
 
-    def _answer_locally(self, run: Run):
+    def _escalate(self, plan, context, reason, detail, local, timings) -> Reply:
         at = time.perf_counter()
-        reason = "local_only" if self.escalation == "never" else "grounded"
-        refused = "local_only" if self.escalation == "never" else "local_refused"
-        hesitation = self.refusal.hesitation(run.prompt, run.question, run.style)
-        if hesitation.refused:
-            run.lap("generation_s", at)
-            return Reply(REFUSAL, True, "local", refused, hesitation.detail, hesitation)
-        long = run.style == "long"
-        # Short answers are a phrase: held whole. Long ones show once their opening sentence is not a refusal,
-        # unless an escalation may still replace them.
-        hold = not long or self.escalation == "when_needed"
-        max_tokens = self.settings.long_answer_tokens if long else self.settings.max_answer_tokens
-        # Below the threshold a long answer must not open with NOT FOUND: the model puts it first whenever
-        # the sources answer only part of the question, and its other openings share the rest.
-        avoid = NOT_FOUND if long and hesitation.chance is not None else None
-        text = ""
-        for piece in without_loops(self.llm.stream(run.prompt, max_tokens, avoid_start=avoid)):
-            if not text:
-                run.lap("first_token_s", run.started)
-            text += piece
-            first = None if hold else opening(text)
-            if first is not None and not is_refusal(first) and text.strip() != run.sent:
-                yield {"type": "token", "text": text.strip()[len(run.sent):]}
-                run.sent = text.strip()
-        run.lap("generation_s", at)
-        text = text.strip()
-        if self.refusal.refuses(text, run.style):
-            return Reply(REFUSAL, True, "local", refused, "the model said the sources do not answer", hesitation)
-        return Reply(text, False, "local", reason, "", hesitation)
-
-    def _check(self, run: Run, reply: Reply) -> Reply:
-        """when_needed: escalate a refused local answer, or one its sources do not support."""
-        if reply.refused:
-            return self._escalate(run, reply, "local_refused", reply.detail)
-        cited = [c.number for c in cite(reply.text, run.passages)]
-        found = grounding.check(reply.text, [run.passages[n - 1] for n in cited], run.question)
-        if not found.ok(self.settings.min_support):
-            return self._escalate(run, reply, "ungrounded", found.detail())
-        return replace(reply, detail=found.detail())
-
-    def _escalate(self, run: Run, local: Reply | None, reason: str, detail: str) -> Reply:
-        """The large model on the same prompt; when it cannot be had, the local reply marked with why (the
-        caller answers locally when there is none yet)."""
-        self._let_go_of_model(run)
-        at = time.perf_counter()
-        max_tokens = self.settings.long_answer_tokens if run.style == "long" else self.settings.max_answer_tokens
         try:
-            text, tokens = self.large.complete(run.prompt, max_tokens)
-        except LargeUnavailable as e:
-            run.lap("large_s", at)
-            why = f"{detail}; {e}" if detail else str(e)
-            return replace(local, reason=e.reason, detail=why) if local else Reply("", False, "local", e.reason, why)
-        run.lap("large_s", at)
-        text = text.strip()
-        refused = self.refusal.refuses(text, run.style)
-        hesitation = local.hesitation if local else Hesitation()
-        return Reply(REFUSAL if refused else text, refused, "large", reason, detail, hesitation, tokens)
+            return steps.escalate(self.large, plan, context, self._max_tokens(plan), reason, detail, local)
+        finally:
+            lap(timings, "large_s", at)
 
-    def _cite(self, run: Run, reply: Reply) -> Answer:
-        citations = [] if reply.refused else cite(reply.text, run.passages)
-        text = with_markers(reply.text, citations)
-        model = self.large.name if reply.by == "large" else self.llm.name
-        saved = 0
-        if reply.by == "local" and reply.reason != "nothing_relevant":
-            count = self.retriever.embedder.count_tokens
-            saved = sum(count(m["content"]) for m in run.prompt) + count(text)
-        return Answer(text, reply.refused, citations, run.question, run.timings, model, run.style,
-                      reply.hesitation.chance, reply.hesitation.likelihood, reply.by, reply.reason, reply.detail,
-                      reply.large_tokens, saved)
-
-    def _store(self, run: Run, answer: Answer) -> None:
-        """Answers the large model should have given are not kept: its budget may be back next time."""
-        if not self._cacheable(run) or answer.answered_by_reason in ("budget_spent", "large_unavailable"):
-            return
-        cost = answer.large_tokens or answer.saved_tokens
-        kept = {k: v for k, v in answer.to_dict().items() if k not in ("timings", "question")}
-        kind = f"{run.style}:{self.cache_kind}"
-        self.cache.store(run.collection, run.version, kind, run.question, run.vector, kept, cost)
-
-    def _done(self, run: Run, answer: Answer) -> Iterator[dict]:
-        answer.timings["total_s"] = round(time.perf_counter() - run.started, 3)
-        assert answer.answer.startswith(run.sent), "streamed text the answer does not start with"
-        if rest := answer.answer[len(run.sent):]:
-            yield {"type": "token", "text": rest}
-        yield {"type": "done", **answer.to_dict()}
-
-    def ask(self, messages, collection, top_k=None, document_ids=None, style=None) -> Answer:
-        *_, done = self.stream(messages, collection, top_k, document_ids, style)
-        done.pop("type")
-        done["citations"] = [Citation(**c) for c in done["citations"]]
-        return Answer(**done)
+    def _local(self, plan: Plan, context, out: Out, timings: dict):
+        """The local model's proposal, verified: whole (short answers) or sentence by sentence (long ones)."""
+        at = time.perf_counter()
+        hesitation = steps.hesitate(self.refusal, plan, context)
+        proposal = steps.propose(self.llm, context, self._max_tokens(plan))
+        check = Check(self.verifier, plan, context, hesitation, out, timings)
+        text, done = "", 0  # done: characters of text verified
+        try:
+            for piece in proposal:
+                if not text:
+                    lap(timings, "first_token_s", at)
+                text += piece
+                if plan.long and self.verify_while_writing:
+                    for sentence in spans(text[done:])[:-1]:  # the last may be unfinished
+                        refusal = yield from check.sentence(sentence)
+                        done += len(sentence)
+                        if refusal:
+                            lap(timings, "generation_s", at)
+                            return refusal
+        finally:
+            proposal.close()
+        lap(timings, "generation_s", at)
+        if RefusalPolicy.refuses(text, plan.style) and not check.kept:
+            return Reply(REFUSAL, True, By.LOCAL, Reason.LOCAL_REFUSED, "the model said the sources do not answer",
+                         hesitation)
+        if not plan.long:
+            return check.whole(text.strip())
+        for sentence in spans(text[done:]):
+            refusal = yield from check.sentence(sentence)
+            if refusal:
+                return refusal
+        return check.kept_reply()

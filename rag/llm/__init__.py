@@ -1,11 +1,11 @@
 """LLM seam: llama.cpp in process (default), any OpenAI-compatible server, or a fake for tests."""
 
 from rag.errors import BackendUnavailable
-from rag.llm.base import LLM, Messages, Scorer, generate, scorer
+from rag.llm.base import LLM, Messages, Scorer, generate, scorer, second_reader
 from rag.llm.fake import FakeLLM
 from rag.llm.loops import loop_start, without_loops
 
-__all__ = ["LLM", "Messages", "Scorer", "FakeLLM", "generate", "scorer", "loop_start", "without_loops", "get_llm",
+__all__ = ["LLM", "Messages", "Scorer", "FakeLLM", "generate", "scorer", "second_reader", "loop_start", "without_loops", "get_llm",
            "LlamaCppLLM", "OpenAICompatibleLLM"]
 
 

@@ -39,3 +39,10 @@ def scorer(llm: LLM) -> Scorer | None:
 
 def generate(llm: LLM, messages: Messages, max_tokens: int, stop: list[str] | None = None) -> str:
     return "".join(llm.stream(messages, max_tokens, stop))
+
+
+def second_reader(llm: LLM) -> LLM:
+    """A reader for checking answers while `llm` writes one: llama.cpp's has a context of its own over the same
+    weights; other backends serve both from one."""
+    make = getattr(llm, "reader", None)
+    return make() if callable(make) else llm

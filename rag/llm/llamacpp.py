@@ -44,6 +44,7 @@ class LlamaCppLLM:
         except ImportError as e:
             raise BackendUnavailable("llama-cpp-python is not installed: pip install llama-cpp-python") from e
         self.name = str(model_path).rsplit("/", 1)[-1]
+        self._args = (model_path, n_threads, flash_attn)
         self._lock = TimedLock()
         try:
             self._llama = Llama(
@@ -61,6 +62,12 @@ class LlamaCppLLM:
             template=template, eos_token=text(eos) if eos != -1 else "", bos_token=text(bos) if bos != -1 else "",
         )
         self._controls = _control_texts(self._llama._model)  # noqa: SLF001
+
+    def reader(self, n_ctx: int = 2048) -> "LlamaCppLLM":
+        """Another reader of the same model file with a context of its own: it checks answers while this one
+        writes, without disturbing its cache. The weights are mapped from the file, so shared, not copied."""
+        path, threads, flash = self._args
+        return LlamaCppLLM(path, n_ctx, threads, flash)
 
     def _format(self, messages: Messages):
         """The prompt in the model's template. A message's text never becomes the template's control tokens:
@@ -161,6 +168,14 @@ class LlamaCppLLM:
     def mean_logprob(self, messages: Messages, text: str) -> float | None:
         """Mean log-probability of the tokens of `text`, where it last occurs in the last message, given
         everything before it. The whole prompt is read once and stays cached for what follows."""
+        import numpy as np
+
+        scores = self.logprobs(messages, text)
+        return float(np.mean(scores)) if scores else None
+
+    def logprobs(self, messages: Messages, text: str) -> list[float] | None:
+        """The log-probability of each token of `text`, where it last occurs in the messages, given everything
+        before it (None when it cannot be read there)."""
         import llama_cpp
         import numpy as np
 
@@ -195,13 +210,13 @@ class LlamaCppLLM:
                 for i, token in enumerate(span):
                     logits = self._logits(first + i)
                     top = logits.max()
-                    scores.append(logits[token] - top - np.log(np.exp(logits - top).sum()))
+                    scores.append(float(logits[token] - top - np.log(np.exp(logits - top).sum())))
             finally:
                 llama_cpp.llama_batch_free(batch)
             llama.input_ids[n_past : len(tokens)] = rest
             llama.n_tokens = len(tokens)
             llama._requires_eval = False  # noqa: SLF001 - the last position's logits are live, as after eval()
-        return float(np.mean(scores))
+        return scores
 
 
 def _control_texts(model) -> "re.Pattern | None":

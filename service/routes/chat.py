@@ -20,7 +20,7 @@ def chat(services: ServicesDep, caller: CallerDep, request: ChatRequest):
     with `{"text"}` (joined, exactly the final `answer`), then one `done` event with the full response.
     """
     events = services.chat(request.as_messages(), request.collection, caller.tenant, request.top_k,
-                           request.document_ids, request.style)
+                           request.document_ids, request.style, request.cache)
     first = next(events)  # errors before the first event (an unknown collection, a busy model) get their status
     if request.stream:
 

@@ -225,7 +225,8 @@ $("#ask-form").addEventListener("submit", async (event) => {
   try { await ask(question); } finally { $("#send").disabled = false; $("#question").focus(); }
 });
 
-async function ask(question) {
+// fresh: a new answer, not the cached one (Regenerate)
+async function ask(question, fresh = false) {
   $("#conversation").append(element("li", { class: "question" }, question));
   const text = element("div", { class: "answer-text" });
   const reading = element("p", { class: "reading" }, "Searching your documents…");
@@ -237,7 +238,7 @@ async function ask(question) {
   try {
     response = await fetch("/chat", {
       method: "POST", headers: headers({ "Content-Type": "application/json" }),
-      body: JSON.stringify({ messages, collection: state.collection, stream: true }),
+      body: JSON.stringify({ messages, collection: state.collection, stream: true, cache: !fresh }),
     });
   } catch { return failed(item, "the service cannot be reached"); }
   if (!response.ok) {
@@ -256,7 +257,7 @@ async function ask(question) {
       text.textContent += data.text;
     } else if (kind === "done") {
       reading.remove();
-      showAnswer(item, text, data);
+      showAnswer(item, text, data, question);
       state.messages.push({ role: "user", content: question }, { role: "assistant", content: data.answer });
     } else if (kind === "error") {
       return failed(item, data.detail);
@@ -293,7 +294,7 @@ function failed(item, message) {
   item.replaceChildren(element("p", {}, `Could not answer: ${message}`));
 }
 
-function showAnswer(item, text, done) {
+function showAnswer(item, text, done, question) {
   const byNumber = new Map(done.citations.map((c) => [c.number, c]));
   text.replaceChildren();
   // The answer's [n] markers become buttons that show the passage.
@@ -311,6 +312,19 @@ function showAnswer(item, text, done) {
     item.append(element("ul", { class: "citations", "aria-label": "Sources" },
       ...done.citations.map((c) => element("li", {}, citeButton(c, `[${c.number}] ${c.name}${c.page ? `, page ${c.page}` : ""}`)))));
   }
+  // The latest answer can be asked for again, fresh (bypassing the answer cache).
+  for (const old of document.querySelectorAll("#conversation .regenerate")) old.remove();
+  item.append(element("button", { type: "button", class: "regenerate", onclick: () => regenerate(item, question) },
+                      "Regenerate"));
+}
+
+async function regenerate(item, question) {
+  if ($("#send").disabled) return; // an answer is on its way
+  item.previousElementSibling?.remove(); // its question, asked again below
+  item.remove();
+  state.messages.splice(-2, 2);
+  $("#send").disabled = true;
+  try { await ask(question, true); } finally { $("#send").disabled = false; }
 }
 
 function citeButton(citation, label) {

@@ -45,11 +45,11 @@ def test_the_budgets_redis_and_the_large_model_away_then_back(tmp_path, embedder
     provider gone. /health names Redis; both come back without a restart."""
     port = free_port()
     redis_server = start_redis(port, tmp_path)
-    local = FakeLLM(refusal_chance=0.9)  # hesitates on everything: every answer wants the large model
+    local = FakeLLM(refusal_chance=0.9, support=0.9)  # hesitates on everything: every answer wants the large model
     provider = serve_app(flaky_provider(rate_limited=0, hangs=0, reply="Twenty-five days [1]"))
     large = provider.__enter__()
     try:
-        with app(tmp_path, embedder, local, escalation="when_needed", refusal_threshold=0.5, large_url=f"{large}/v1",
+        with app(tmp_path, embedder, local, escalation="when_needed", large_url=f"{large}/v1",
                  large_model="big", large_rpm=100, large_tpm=1_000_000,
                  redis_url=f"redis://127.0.0.1:{port}/0") as client:
             job = client.post("/documents", files=[("files", ("handbook.md", b"Employees get 25 days of paid "

@@ -143,3 +143,28 @@ def test_the_model_says_how_long_it_has_been_busy():
     assert llm.busy_for() > 0.0
     pieces.close()
     assert llm.busy_for() == 0.0
+
+
+def test_a_second_reader_judges_while_the_first_writes(llm):
+    """A long answer's sentences are verified while the model goes on writing it (rag.answer.checks) where the
+    backend has a second reader: its reading must neither wait for the writer's lock nor disturb what it
+    writes. Other backends are one reader (a server may drop a stream for a new request): the service then
+    verifies once the answer is written."""
+    from rag.answer.verify import Verifier
+    from rag.chunks import Chunk
+    from rag.llm import second_reader
+
+    reader = second_reader(llm)
+    if not isinstance(llm, LlamaCppLLM):
+        assert reader is llm
+        return
+    question = [{"role": "user", "content": "Count from one to twenty in words, separated by commas."}]
+    alone = generate(llm, question, max_tokens=24)
+    judge = Verifier(reader, 0.5, 0.5)
+    sky = Chunk("c1", "d1", "c", "notes.txt", "The sky is blue.", 0, 0, 16)
+    scores, written = [], ""
+    for piece in llm.stream(question, max_tokens=24):
+        written += piece
+        scores.append(judge.score("What colour is the sky?", "blue", [sky]))
+    assert written == alone
+    assert scores[0] is not None and 0.0 <= scores[0] <= 1.0 and len(set(scores)) == 1  # the same judgement

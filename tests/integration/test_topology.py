@@ -34,7 +34,7 @@ def topology(tmp_path, postgres_url):
     shared = {**os.environ, "RAG_CATALOG_URL": postgres_url, "RAG_REDIS_URL": redis_url(),
               "RAG_QUEUE_NAME": f"topology-{uuid.uuid4().hex[:8]}", "RAG_CHROMA_HOST": "127.0.0.1",
               "RAG_CHROMA_PORT": str(chroma_port), "RAG_JOB_LEASE_S": "4", "RAG_LLM_MODEL": "smollm2-135m",
-              "RAG_REFUSAL_THRESHOLD": "1", "RAG_MIN_QUESTION_LOGPROB": "-inf", "RAG_CACHE": "false",
+              "RAG_VERIFY_THRESHOLD": "0", "RAG_MIN_QUESTION_LOGPROB": "-inf", "RAG_CACHE": "false",
               "RAG_RATE_LIMIT": ""}  # the test polls its 20 jobs faster than one client may
 
     def start(name: str, *command: str) -> subprocess.Popen:

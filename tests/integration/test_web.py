@@ -28,7 +28,7 @@ def service(tmp_path_factory):
     scratch = tmp_path_factory.mktemp("web")
     port = free_port()
     process = start_service(scratch / "store", port, open(scratch / "serve.log", "w"), RAG_LLM_BACKEND="llamacpp",
-                            RAG_LLM_MODEL="smollm2-135m", RAG_REFUSAL_THRESHOLD="1", RAG_RATE_LIMIT="",
+                            RAG_LLM_MODEL="smollm2-135m", RAG_VERIFY_THRESHOLD="0", RAG_RATE_LIMIT="",
                             RAG_CHAT_RATE_LIMIT="")  # both widths' pages share one client address
     try:
         yield f"http://127.0.0.1:{port}", scratch / "store", scratch / "serve.log"

@@ -2,7 +2,7 @@ import re
 
 import pytest
 
-from rag.answer import REFUSAL, SYSTEM_LONG, AnswerService, answer_style, build_prompt, by_document, cite, is_refusal
+from rag.answer import REFUSAL, SYSTEM_LONG, AnswerService, answer_style, build_prompt, by_document, cite
 from rag.answer.citations import with_markers
 from rag.chunks import Chunk
 from rag.embeddings import FakeEmbedder
@@ -167,37 +167,11 @@ def test_model_refusal_and_answer():
     assert answered.answer == "Paris [1]" and answered.citations[0].document_id == "d1"
 
 
-def test_hesitant_model_is_taken_at_its_word():
-    settings = Settings(_env_file=None, refusal_threshold=0.3)
-    hesitant = FakeLLM(["Paris [1]"], refusal_chance=0.35)
-    answer = AnswerService(FixedRetriever(Retrieved(PASSAGES, 0.6)), hesitant, settings).ask(
+def test_the_questions_likelihood_is_reported_and_refuses_nothing_by_itself():
+    expected = FakeLLM(["Paris [1]"], question_logprob=-9.5)
+    answer = AnswerService(FixedRetriever(Retrieved(PASSAGES, 0.6)), expected, Settings(_env_file=None)).ask(
         [{"role": "user", "content": "Capital?"}], "c")
-    assert answer.refused and answer.refusal_probability == 0.35
-    assert hesitant.replies == ["Paris [1]"]  # refused before generating
-    sure = FakeLLM(["Paris [1]"], refusal_chance=0.1)
-    answer = AnswerService(FixedRetriever(Retrieved(PASSAGES, 0.6)), sure, settings).ask(
-        [{"role": "user", "content": "Capital?"}], "c")
-    assert not answer.refused and answer.answer == "Paris [1]"
-
-
-def test_unexpected_question_is_refused_before_generating():
-    settings = Settings(_env_file=None, min_question_logprob=-3.0)
-    odd = FakeLLM(["Paris [1]"], question_logprob=-3.5)
-    answer = AnswerService(FixedRetriever(Retrieved(PASSAGES, 0.6)), odd, settings).ask(
-        [{"role": "user", "content": "Capital?"}], "c")
-    assert answer.refused and answer.question_logprob == -3.5 and odd.replies == ["Paris [1]"]
-    expected = FakeLLM(["Paris [1]"], question_logprob=-2.5)
-    answer = AnswerService(FixedRetriever(Retrieved(PASSAGES, 0.6)), expected, settings).ask(
-        [{"role": "user", "content": "Capital?"}], "c")
-    assert not answer.refused and answer.question_logprob == -2.5
-
-
-def test_question_check_is_off_when_the_backend_cannot_score():
-    settings = Settings(_env_file=None, min_question_logprob=-3.0)
-    llm = FakeLLM(["Paris [1]"], question_logprob=None)
-    answer = AnswerService(FixedRetriever(Retrieved(PASSAGES, 0.6)), llm, settings).ask(
-        [{"role": "user", "content": "Capital?"}], "c")
-    assert not answer.refused and answer.question_logprob is None
+    assert not answer.refused and answer.question_logprob == -9.5
 
 
 @pytest.mark.parametrize(
@@ -240,7 +214,8 @@ def test_auto_style_gives_sentences_to_questions_a_phrase_cannot_answer(question
 def test_long_answers_get_their_own_prompt_length_and_refusal_rule():
     settings = Settings(_env_file=None)
     retriever = FixedRetriever(Retrieved(PASSAGES, 0.6))
-    llm = FakeLLM(["Paris grew [1]. The sources do not say why.", "The sources do not mention it.", "Paris [1]"])
+    llm = FakeLLM(["Paris grew [1]. The sources do not say why.", "The sources do not mention it.", "Paris [1]"],
+                  support=0.9)
     service = AnswerService(retriever, llm, settings)
     grew = service.ask([{"role": "user", "content": "How has Paris changed?"}], "c")
     assert grew.style == "long" and not grew.refused and grew.answer.startswith("Paris grew [1].")
@@ -249,21 +224,14 @@ def test_long_answers_get_their_own_prompt_length_and_refusal_rule():
     assert nothing.refused and nothing.answer == REFUSAL
     short = service.ask([{"role": "user", "content": "How has Paris changed?"}], "c", style="short")
     assert short.style == "short" and llm.history[2][0]["content"] != SYSTEM_LONG
-    assert llm.avoided == ["NOT FOUND", "NOT FOUND", None]  # below the threshold a long answer may not open with it
+    assert grew.answer == "Paris grew [1]."  # a closing "the sources do not say" states nothing: left out
+    assert llm.avoided == ["NOT FOUND"] * 3  # its best answer is asked for, then verified
     # long answers draw on a larger context, with passages in proportion unless the caller says how many
     scaled = round(settings.top_k * settings.long_context_tokens / settings.context_tokens)
     assert retriever.sizes == [(scaled, settings.long_context_tokens)] * 2 + [(settings.top_k, settings.context_tokens)]
     assert retriever.named == [True, True, False]  # and from the documents that name what they ask about
     service.ask([{"role": "user", "content": "Why did Paris grow?"}], "c", top_k=3)
     assert retriever.sizes[-1] == (3, settings.long_context_tokens)
-
-
-@pytest.mark.parametrize("chance,short_refused,long_refused", [(0.1, False, False), (0.5, True, False), (0.85, True, True)])
-def test_long_answers_refuse_only_on_a_stronger_hesitation(chance, short_refused, long_refused):
-    settings = Settings(_env_file=None, refusal_threshold=0.3)
-    service = AnswerService(FixedRetriever(Retrieved(PASSAGES, 0.6)), FakeLLM(refusal_chance=chance), settings)
-    assert service.ask([{"role": "user", "content": "What is the capital?"}], "c").refused is short_refused
-    assert service.ask([{"role": "user", "content": "Why is Paris the capital?"}], "c").refused is long_refused
 
 
 @pytest.mark.parametrize("style", ["short", "long"])
@@ -307,17 +275,3 @@ def test_citations_add_the_passages_that_hold_figures_and_names_the_marked_ones_
     assert [c.number for c in cite(answer, passages)] == [1, 2]  # 7,297 is in no passage: nothing to add
     assert with_markers(answer, cite(answer, passages)) == answer + " [2]"
     assert [c.number for c in cite("Revenue was $10,402 million [1].", passages)] == [1]
-
-
-def test_by_default_the_model_itself_refuses_a_short_answer_not_its_hesitation():
-    """Issue 25's sweep on five sets: a P(NOT FOUND) threshold on short answers changed no answer from 0.4 up
-    and cost F1 at 0.3; the model's own NOT FOUND (and the question log-prob floor) refuse."""
-    settings = Settings(_env_file=None)
-    hesitant = FakeLLM(["Paris [1]"], refusal_chance=0.6)
-    answer = AnswerService(FixedRetriever(Retrieved(PASSAGES, 0.6)), hesitant, settings).ask(
-        [{"role": "user", "content": "Capital?"}], "c")
-    assert not answer.refused and answer.refusal_probability == 0.6
-    says_so = FakeLLM(["NOT FOUND"], refusal_chance=0.6)
-    answer = AnswerService(FixedRetriever(Retrieved(PASSAGES, 0.6)), says_so, settings).ask(
-        [{"role": "user", "content": "Capital?"}], "c")
-    assert answer.refused

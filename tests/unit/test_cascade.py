@@ -25,9 +25,11 @@ class FakeProvider:
     def __init__(self, *outcomes):
         self.outcomes = list(outcomes)
         self.calls = 0
+        self.prompts = []
 
     def complete(self, messages, max_tokens, stop=None):
         self.calls += 1
+        self.prompts.append(messages)
         outcome = self.outcomes.pop(0) if self.outcomes else "Paris [1]"
         if isinstance(outcome, Exception):
             raise outcome
@@ -35,9 +37,9 @@ class FakeProvider:
 
 
 def service(llm, provider=None, escalation="when_needed", rpm=60, conn=None, **overrides):
-    # The model's hesitation refuses here (refusal_chance 0.9 against 0.3): the cascade is what is tested.
-    settings = Settings(_env_file=None, escalation=escalation, large_retry_wait_s=0.1,
-                        **{"refusal_threshold": 0.3, **overrides})
+    # A hesitant model's proposal is unsupported here (refusal_chance 0.9: its support is at most 0.1): the
+    # cascade is what is tested.
+    settings = Settings(_env_file=None, escalation=escalation, large_retry_wait_s=0.1, **overrides)
     retriever = FixedRetriever(Retrieved(PASSAGES, 0.6))
     large = None
     if provider is not None:
@@ -58,38 +60,45 @@ def service(llm, provider=None, escalation="when_needed", rpm=60, conn=None, **o
     ],
 )
 def test_the_stream_says_exactly_what_the_final_event_says(reply, style, answer):
-    events = list(service(FakeLLM([reply]), escalation="never").stream(ASK, "c", style=style))
+    events = list(service(FakeLLM([reply], support=0.9), escalation="never").stream(ASK, "c", style=style))
     assert events[0]["type"] == "sources" and [s["number"] for s in events[0]["sources"]] == [1, 2]
     assert events[-1]["type"] == "done" and events[-1]["answer"] == answer
     assert streamed(events) == answer
 
 
 def test_a_long_answer_streams_while_it_is_written():
-    events = list(service(FakeLLM(["Paris grew fast [1]. It has two million people now [1]."]), escalation="never")
+    events = list(service(FakeLLM(["Paris grew fast [1]. It has two million people now [1]."], support=0.9),
+                          escalation="never")
                   .stream(ASK, "c", style="long"))
-    tokens = [e for e in events if e["type"] == "token"]
-    assert len(tokens) > 3 and tokens[0]["text"].startswith("Paris grew fast [1].")
+    tokens = [e["text"] for e in events if e["type"] == "token"]
+    assert tokens == ["Paris grew fast [1].", " It has two million people now [1]."]  # a sentence once verified
 
 
-def test_no_escalation_for_a_grounded_local_answer():
+def test_no_escalation_for_a_verified_local_answer():
     provider = FakeProvider()
-    answer = service(FakeLLM(["Paris [1]"]), provider).ask(ASK, "c")
-    assert (answer.answered_by, answer.answered_by_reason, provider.calls) == ("local", "grounded", 0)
+    answer = service(FakeLLM(["Paris [1]"], support=0.9), provider).ask(ASK, "c")
+    assert (answer.answered_by, answer.answered_by_reason, provider.calls) == ("local", "verified", 0)
     assert answer.saved_tokens > 0 and answer.large_tokens == 0
 
 
-def test_a_refused_local_answer_goes_to_the_large_model_with_the_same_prompt():
+def test_an_unsupported_local_answer_goes_to_the_large_model_with_the_same_prompt():
     provider = FakeProvider("Paris [1]")
-    llm = FakeLLM(refusal_chance=0.9)
+    llm = FakeLLM(refusal_chance=0.9, support=0.9)
     answer = service(llm, provider).ask(ASK, "c")
-    assert (answer.answered_by, answer.answered_by_reason, answer.answer) == ("large", "local_refused", "Paris [1]")
+    assert (answer.answered_by, answer.answered_by_reason, answer.answer) == ("large", "unsupported", "Paris [1]")
     assert answer.citations[0].document_id == "d1" and answer.model == "big" and answer.large_tokens == 105
     assert "P(NOT FOUND) 0.90" in answer.answered_by_detail
+    assert provider.prompts == [llm.history[0]]
 
 
-def test_an_ungrounded_local_answer_goes_to_the_large_model():
+def test_a_local_refusal_goes_to_the_large_model():
+    answer = service(FakeLLM(["The sources do not say."], support=0.9), FakeProvider("Paris [1]")).ask(ASK, "c")
+    assert (answer.answered_by, answer.answered_by_reason) == ("large", "local_refused")
+
+
+def test_without_probabilities_an_answer_with_figures_or_names_its_sources_lack_goes_to_the_large_model():
     answer = service(FakeLLM(["It is Lyon, with 7 million people [1]"]), FakeProvider("Paris [1]")).ask(ASK, "c")
-    assert (answer.answered_by, answer.answered_by_reason) == ("large", "ungrounded")
+    assert (answer.answered_by, answer.answered_by_reason) == ("large", "unsupported")
     assert "not in its sources: 7, Lyon" in answer.answered_by_detail
 
 
@@ -103,7 +112,7 @@ def test_nothing_relevant_is_refused_without_any_model():
 
 def test_a_spent_budget_answers_locally_and_says_so():
     provider = FakeProvider()
-    svc = service(FakeLLM(refusal_chance=0.9), provider, rpm=1)
+    svc = service(FakeLLM(refusal_chance=0.9, support=0.9), provider, rpm=1)
     assert svc.ask(ASK, "c").answered_by == "large"
     second = svc.ask(ASK, "c")
     assert (second.answered_by, second.answered_by_reason, second.refused) == ("local", "budget_spent", True)
@@ -113,13 +122,13 @@ def test_a_spent_budget_answers_locally_and_says_so():
 
 def test_rate_limits_and_timeouts_are_retried_within_bounds_then_answered_locally():
     provider = FakeProvider(RateLimited("429", retry_after=0.01), BackendUnavailable("timed out"), "Paris [1]")
-    answer = service(FakeLLM(refusal_chance=0.9), provider, large_retries=2).ask(ASK, "c")
+    answer = service(FakeLLM(refusal_chance=0.9, support=0.9), provider, large_retries=2).ask(ASK, "c")
     assert answer.answered_by == "large" and provider.calls == 3
     down = FakeProvider(*[BackendUnavailable("down")] * 3)
-    answer = service(FakeLLM(refusal_chance=0.9), down, large_retries=1).ask(ASK, "c")
+    answer = service(FakeLLM(refusal_chance=0.9, support=0.9), down, large_retries=1).ask(ASK, "c")
     assert (answer.answered_by, answer.answered_by_reason, down.calls) == ("local", "large_unavailable", 2)
     slow = FakeProvider(RateLimited("429", retry_after=3600))  # longer than we wait: no retry
-    answer = service(FakeLLM(refusal_chance=0.9), slow).ask(ASK, "c")
+    answer = service(FakeLLM(refusal_chance=0.9, support=0.9), slow).ask(ASK, "c")
     assert (answer.answered_by_reason, slow.calls) == ("budget_spent", 1)
 
 

@@ -49,21 +49,3 @@ def test_resolve_names_paths_and_missing_models(tmp_path):
 
 
 DEFAULT = models.BUNDLED["qwen2.5-1.5b"]
-
-
-@pytest.mark.parametrize(
-    "env,model_file,floor",
-    [
-        ({}, DEFAULT.filename, DEFAULT.min_question_logprob),  # the model file's calibrated value
-        ({"min_question_logprob": -4.0}, DEFAULT.filename, -4.0),
-        ({"min_question_logprob": float("-inf")}, DEFAULT.filename, float("-inf")),
-        ({}, models.BUNDLED["smollm2-135m"].filename, None),  # not calibrated: off
-        ({}, "any.gguf", None),
-        ({"min_question_logprob": -4.0}, "any.gguf", -4.0),
-    ],
-)
-def test_question_logprob_floor(env, model_file, floor):
-    from rag.settings import Settings
-
-    assert DEFAULT.min_question_logprob is not None
-    assert models.question_logprob_floor(Settings(_env_file=None, **env), model_file) == floor

@@ -1,10 +1,9 @@
 import pytest
 
 from rag.answer.grounding import check
-from rag.answer.refusal import RefusalPolicy, is_refusal
+from rag.answer.refusal import Hesitation, RefusalPolicy, is_refusal
 from rag.chunks import Chunk
 from rag.llm import FakeLLM
-from rag.settings import Settings
 
 
 @pytest.mark.parametrize(
@@ -60,13 +59,11 @@ class Generator:
         yield "Paris [1]"
 
 
-def test_without_scoring_nothing_is_refused_before_the_model_writes():
-    settings = Settings(_env_file=None, refusal_threshold=0.0, min_question_logprob=0.0)  # would refuse anything
-    policy = RefusalPolicy(settings, Generator())
-    hesitation = policy.hesitation([{"role": "user", "content": "Q?"}], "Q?", "short")
-    assert not hesitation.refused and hesitation.chance is None and hesitation.likelihood is None
-    scoring = RefusalPolicy(settings, FakeLLM(refusal_chance=0.1))
-    assert scoring.hesitation([{"role": "user", "content": "Q?"}], "Q?", "short").refused
+def test_the_hesitation_is_read_where_the_backend_can_score():
+    prompt = [{"role": "user", "content": "Q?"}]
+    assert RefusalPolicy(Generator()).hesitation(prompt, "Q?") == Hesitation()
+    assert RefusalPolicy(FakeLLM(refusal_chance=0.1, question_logprob=-2.0)).hesitation(prompt, "Q?") == \
+        Hesitation(0.1, -2.0)
 
 
 def chunk(text):

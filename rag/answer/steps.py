@@ -1,0 +1,210 @@
+"""The steps of one answer, each with its inputs and output: plan → gather → propose → verify → escalate → cite.
+AnswerService.stream composes them (and holds the model's turn, the cache and the stream)."""
+
+import time
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from rag.answer.citations import MARKER, Citation, cite, passage_opening, with_markers
+from rag.answer.escalation import LargeModel, LargeUnavailable
+from rag.answer.prompt import NOT_FOUND, REWRITE, build_prompt, by_document, context_size
+from rag.answer.refusal import REFUSAL, Hesitation, RefusalPolicy
+from rag.answer.verify import Verdict, Verifier
+from rag.chunks import Chunk
+from rag.llm import LLM, Messages, generate, without_loops
+from rag.question import answer_style
+from rag.retrieval import Retriever
+
+
+class By(StrEnum):
+    LOCAL = "local"
+    LARGE = "large"
+    CACHE = "cache"
+
+
+class Reason(StrEnum):
+    """Why that one answered (README, "Who answers")."""
+
+    VERIFIED = "verified"  # the local answer's cited passages state it
+    UNSUPPORTED = "unsupported"  # they do not: refused (never) or escalated (when_needed)
+    LOCAL_REFUSED = "local_refused"  # the local model's reply says the sources do not answer
+    NOTHING_RELEVANT = "nothing_relevant"
+    ALWAYS = "always"
+    BUDGET_SPENT = "budget_spent"
+    LARGE_UNAVAILABLE = "large_unavailable"
+    CACHE_HIT = "cache_hit"
+
+
+@dataclass(frozen=True)
+class Plan:
+    question: str  # standalone: a follow-up rewritten
+    style: str  # short | long
+    top_k: int
+    budget: int  # context tokens
+    document_ids: list[str] | None = None
+
+    @property
+    def long(self) -> bool:
+        return self.style == "long"
+
+
+@dataclass(frozen=True)
+class Context:
+    passages: list[Chunk]  # numbered [1].. as the prompt shows them
+    best: float  # similarity of the best dense hit
+    prompt: Messages
+
+    def sources(self) -> list[dict]:
+        return [{"number": i, "document_id": p.document_id, "name": p.source.rsplit("/", 1)[-1], "page": p.page,
+                 "headings": p.headings, "excerpt": passage_opening(p)} for i, p in enumerate(self.passages, start=1)]
+
+    def cited(self, text: str) -> list[Chunk]:
+        """The passages this text cites: its markers, or those cite() credits it with."""
+        marks = [int(n) for n in MARKER.findall(text) if 1 <= int(n) <= len(self.passages)]
+        numbers = list(dict.fromkeys(marks)) or [c.number for c in cite(text, self.passages)]
+        return [self.passages[n - 1] for n in numbers]
+
+
+@dataclass(frozen=True)
+class Reply:
+    """An answer's text before its citations, who wrote it and why."""
+
+    text: str
+    refused: bool
+    by: By
+    reason: Reason
+    detail: str = ""
+    hesitation: Hesitation = field(default_factory=Hesitation)
+    large_tokens: int = 0
+    verified: bool = False  # its passages state it (what the cache keeps, with refusals)
+    support: float | None = None  # the verifier's score
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[:limit].rsplit(" ", 1)[0] + " ..."
+
+
+def standalone(llm: LLM, messages: list[dict[str, str]]) -> str:
+    """The last question, rewritten by the model to stand alone when there is a conversation before it."""
+    question = messages[-1]["content"]
+    history = [m for m in messages[:-1] if m["role"] in ("user", "assistant")]
+    if not history:
+        return question
+    # The last turns, each cut short: a long history must not overflow the model's context.
+    turns = "\n".join(f"{m['role']}: {_cut(m['content'], 500)}" for m in history[-6:])
+    rewritten = generate(
+        llm,
+        [{"role": "system", "content": REWRITE},
+         {"role": "user", "content": f"Conversation:\n{turns}\n\nLast question: {question}"}],
+        max_tokens=64, stop=["\n"],
+    ).strip()
+    return rewritten or question
+
+
+def plan(question: str, settings, style: str | None = None, top_k: int | None = None,
+         document_ids: list[str] | None = None) -> Plan:
+    style = answer_style(question, style or settings.answer_style)
+    k, budget = context_size(settings, style, top_k)
+    return Plan(question, style, k, budget, document_ids)
+
+
+def gather(retriever: Retriever, plan: Plan, collection: str, vector=None) -> Context:
+    """The passages the model reads, each document's side by side, and the prompt."""
+    got = retriever.retrieve(plan.question, collection, plan.top_k, plan.document_ids, plan.budget,
+                             named=plan.long, vector=vector)
+    passages = by_document(got.passages)
+    return Context(passages, got.best_similarity, build_prompt(plan.question, passages, plan.style))
+
+
+def nothing_relevant(context: Context, min_relevance: float) -> Reply | None:
+    """Refused before any model reads: nothing relevant (the large model would have nothing better to read)."""
+    if not context.passages or context.best < min_relevance:
+        return Reply(REFUSAL, True, By.LOCAL, Reason.NOTHING_RELEVANT, f"best similarity {context.best:.2f}")
+    return None
+
+
+def hesitate(policy: RefusalPolicy, plan: Plan, context: Context) -> Hesitation:
+    """The model's hesitation before it writes: P(NOT FOUND) and how expected the question is after the
+    sources. It reads the prompt, which the proposal then finds cached."""
+    return policy.hesitation(context.prompt, plan.question)
+
+
+def propose(llm: LLM, context: Context, max_tokens: int):
+    """The local model's best answer, piece by piece, even where it would begin with NOT FOUND: it is then
+    verified like any other."""
+    yield from without_loops(llm.stream(context.prompt, max_tokens, avoid_start=NOT_FOUND))
+
+
+def verify(verifier: Verifier, plan: Plan, context: Context, text: str,
+           hesitation: Hesitation | None = None) -> Verdict:
+    """Whether the passages `text` cites state it. With the model's hesitation (an answer's first claim): also
+    whether they hold an answer at all."""
+    return verifier.verify(plan.question, text, context.cited(text), hesitation.chance if hesitation else None)
+
+
+def escalate(large: LargeModel, plan: Plan, context: Context, max_tokens: int, reason: Reason, detail: str,
+             local: Reply | None) -> Reply:
+    """The large model on the same prompt; when it cannot be had, the local reply marked with why (an empty
+    local reply when there is none yet)."""
+    try:
+        text, tokens = large.complete(context.prompt, max_tokens)
+    except LargeUnavailable as e:
+        why = f"{detail}; {e}" if detail else str(e)
+        if local is None:
+            return Reply("", False, By.LOCAL, Reason(e.reason), why)
+        return Reply(local.text, local.refused, By.LOCAL, Reason(e.reason), why, local.hesitation, 0, local.verified,
+                     local.support)
+    text = text.strip()
+    refused = RefusalPolicy.refuses(text, plan.style)
+    hesitation = local.hesitation if local else Hesitation()
+    return Reply(REFUSAL if refused else text, refused, By.LARGE, reason, detail, hesitation, tokens, True)
+
+
+@dataclass
+class Answer:
+    answer: str
+    refused: bool
+    citations: list[Citation]
+    question: str  # the standalone question used for retrieval
+    timings: dict[str, float] = field(default_factory=dict)
+    model: str = ""
+    style: str = "short"  # short: a phrase; long: a few sentences
+    refusal_probability: float | None = None  # the model's own chance of starting with NOT FOUND
+    question_logprob: float | None = None  # how expected the question's words are after the sources
+    answered_by: str = By.LOCAL
+    answered_by_reason: str = ""
+    answered_by_detail: str = ""
+    large_tokens: int = 0  # large-model tokens this answer spent
+    saved_tokens: int = 0  # large-model tokens it would have cost had the large model answered it
+    support: float | None = None  # the verifier's P(yes) for the answer (its first sentence, for long ones)
+    passages: list[Chunk] = field(default_factory=list, repr=False)  # the context it read (not in to_dict)
+    verified: bool = field(default=False, repr=False)
+
+    def to_dict(self) -> dict:
+        from dataclasses import asdict
+
+        out = asdict(self)
+        out.pop("passages")
+        out.pop("verified")
+        return out
+
+
+def finish(reply: Reply, plan: Plan, context: Context, model: str, timings: dict, count_tokens) -> Answer:
+    """The reply with its citations (computed once, here), and what answering locally saved."""
+    citations = [] if reply.refused else cite(reply.text, context.passages)
+    text = with_markers(reply.text, citations)
+    saved = 0
+    if reply.by == By.LOCAL and reply.reason != Reason.NOTHING_RELEVANT:
+        saved = sum(count_tokens(m["content"]) for m in context.prompt) + count_tokens(text)
+    return Answer(text, reply.refused, citations, plan.question, timings, model, plan.style,
+                  reply.hesitation.chance, reply.hesitation.likelihood, reply.by.value, reply.reason.value,
+                  reply.detail, reply.large_tokens, saved, reply.support, context.passages,
+                  reply.verified or reply.refused)
+
+
+def lap(timings: dict, name: str, since: float) -> None:
+    timings[name] = round(timings.get(name, 0.0) + time.perf_counter() - since, 3)
+
+
+__all__ = ["Answer", "By", "Context", "Plan", "Reason", "Reply", "escalate", "finish", "gather", "lap",
+           "hesitate", "nothing_relevant", "plan", "propose", "standalone", "verify"]

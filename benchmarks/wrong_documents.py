@@ -6,8 +6,8 @@ Every answer should be a refusal; the share that is, is the refusal accuracy of 
 
 It uses `rag eval docugami`'s store (and builds it, about 7 minutes, if that has not run).
 
-P(NOT FOUND) is recorded for every question the model reads, so other thresholds can be replayed: run it
-with RAG_LONG_REFUSAL_THRESHOLD=1 to see every answer the model would give.
+The support (rag.answer.verify) is recorded for every question the model reads, so other thresholds can be
+replayed: run it with RAG_VERIFY_THRESHOLD=0 to see every answer the model would give.
 """
 
 import argparse
@@ -44,7 +44,8 @@ def main():
         others = [d.id for d in documents if not any(t in Path(d.source).name for t in companies)]
         answer = service.ask([{"role": "user", "content": q.question}], COLLECTION, document_ids=others)
         rows.append({"question": q.question, "without": sorted(companies), "refused": answer.refused,
-                     "refusal_probability": answer.refusal_probability, "answer": answer.answer,
+                     "refusal_probability": answer.refusal_probability, "support": answer.support,
+                     "reason": answer.answered_by_reason, "answer": answer.answer,
                      "answer_s": answer.timings.get("total_s")})
         print(f"{'refused ' if answer.refused else 'ANSWERED'} without {','.join(sorted(companies))}: {q.question}")
     if args.out:

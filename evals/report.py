@@ -9,7 +9,7 @@ QUALITY = ["answer_recall", "doc_recall", "all_docs_recall", "mrr", "f1", "refus
            "false_refusals", "unsupported_facts", "unsupported_sentences", "support_auc"]
 LATENCY = ["retrieval_p50_s", "answer_p50_s", "answer_p95_s"]
 COLUMNS = ["dataset", "model", "k", "questions", *QUALITY, "em", "context_chars_max", "retrieval_p95_s",
-           "first_token_p50_s", *LATENCY[1:]]
+           "first_token_p50_s", "verify_share", *LATENCY[1:]]
 
 
 def _cell(value) -> str:

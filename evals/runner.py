@@ -33,6 +33,7 @@ class Row:
     f1: float | None = None
     answer_s: float | None = None
     first_token_s: float | None = None
+    verify_s: float | None = None  # of answer_s, the verifier's reading
     unsupported_facts: list[str] | None = None  # evals/grounded.py; None when refused or not generated
     sentences: int = 0
     unsupported_sentences: int = 0
@@ -82,6 +83,9 @@ class Result:
                 "answer_p50_s": round(percentile([r.answer_s for r in answered], 50), 3),
                 "answer_p95_s": round(percentile([r.answer_s for r in answered], 95), 3),
                 "first_token_p50_s": round(percentile([r.first_token_s for r in answered if r.first_token_s], 50), 3),
+                # the verifier's share of the answer time (its reading of the cited passages)
+                "verify_share": round(sum(r.verify_s or 0 for r in answered) / sum(r.answer_s for r in answered), 4)
+                if answered else None,
                 # how well the verifier's P(yes) ranks answerable questions in the context above unanswerable ones
                 "support_auc": auc([r.support for r in retrieved if r.support is not None],
                                     [r.support for r in unanswerable if r.support is not None]),
@@ -180,6 +184,7 @@ def _retrieval(dataset: Dataset, q, passages, row: Row) -> None:
 
 def _answered(q, answer, passages, row: Row) -> None:
     row.first_token_s = answer.timings.get("first_token_s")
+    row.verify_s = answer.timings.get("verify_s", 0.0)
     row.refused = answer.refused
     row.refusal_probability = answer.refusal_probability
     row.question_logprob = answer.question_logprob

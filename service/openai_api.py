@@ -88,7 +88,8 @@ def models(default: str, collections: list[str]) -> dict:
 
 def extras(done: dict) -> dict:
     """Our answer's fields that OpenAI's format lacks; standard clients ignore them."""
-    return {k: done[k] for k in ("citations", "answered_by", "answered_by_reason", "answered_by_detail", "refused")}
+    return {k: done[k] for k in ("citations", "answered_by", "answered_by_reason", "answered_by_detail", "refused",
+                                 "support")}
 
 
 class Completion:

@@ -5,6 +5,7 @@ import time
 from collections.abc import Iterator
 
 from rag.answer import steps
+from rag.answer.citations import cite
 from rag.answer.refusal import REFUSAL, Hesitation, is_refusal
 from rag.answer.steps import By, Context, Plan, Reason, Reply, lap
 from rag.answer.verify import Verifier
@@ -34,22 +35,23 @@ class Check:
         self.kept: list[str] = []
         self.verdicts: list = []
 
-    def _verify(self, text: str):
+    def _verify(self, text: str, citations):
         at = time.perf_counter()
         # The first claim also answers for the whole: do the passages hold an answer at all?
-        verdict = steps.verify(self.verifier, self.plan, self.context, text,
+        verdict = steps.verify(self.verifier, self.plan, self.context, text, citations,
                                None if self.verdicts else self.hesitation)
         lap(self.timings, "verify_s", at)
         self.verdicts.append(verdict)
         return verdict
 
     def whole(self, text: str) -> Reply:
-        verdict = self._verify(text)
+        citations = cite(text, self.context.passages)  # computed once: the judge reads them, the answer shows them
+        verdict = self._verify(text, citations)
         if not verdict.supported:
             return Reply(REFUSAL, True, By.LOCAL, Reason.UNSUPPORTED, verdict.detail, self.hesitation,
                          support=verdict.score)
         return Reply(text, False, By.LOCAL, Reason.VERIFIED, verdict.detail, self.hesitation, verified=True,
-                     support=verdict.score)
+                     support=verdict.score, citations=citations)
 
     def sentence(self, sentence: str):
         """Verify one sentence of a long answer: kept and streamed when supported; a refusal when it is the first
@@ -61,7 +63,7 @@ class Check:
                 return None
             return Reply(REFUSAL, True, By.LOCAL, Reason.LOCAL_REFUSED, "the model said the sources do not answer",
                          self.hesitation)
-        verdict = self._verify(sentence)
+        verdict = self._verify(sentence, cite(sentence, self.context.passages))
         if verdict.supported:
             self.kept.append(sentence)
             yield from self.out.to("".join(self.kept))

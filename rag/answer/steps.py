@@ -5,7 +5,7 @@ import time
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from rag.answer.citations import MARKER, Citation, cite, passage_opening, with_markers
+from rag.answer.citations import Citation, cite, passage_opening, with_markers
 from rag.answer.escalation import LargeModel, LargeUnavailable
 from rag.answer.prompt import NOT_FOUND, REWRITE, build_prompt, by_document, context_size
 from rag.answer.refusal import REFUSAL, Hesitation, RefusalPolicy
@@ -58,11 +58,8 @@ class Context:
         return [{"number": i, "document_id": p.document_id, "name": p.source.rsplit("/", 1)[-1], "page": p.page,
                  "headings": p.headings, "excerpt": passage_opening(p)} for i, p in enumerate(self.passages, start=1)]
 
-    def cited(self, text: str) -> list[Chunk]:
-        """The passages this text cites: its markers, or those cite() credits it with."""
-        marks = [int(n) for n in MARKER.findall(text) if 1 <= int(n) <= len(self.passages)]
-        numbers = list(dict.fromkeys(marks)) or [c.number for c in cite(text, self.passages)]
-        return [self.passages[n - 1] for n in numbers]
+    def cited(self, citations: list[Citation]) -> list[Chunk]:
+        return [self.passages[c.number - 1] for c in citations]
 
 
 @dataclass(frozen=True)
@@ -78,6 +75,7 @@ class Reply:
     large_tokens: int = 0
     verified: bool = False  # its passages state it (what the cache keeps, with refusals)
     support: float | None = None  # the verifier's score
+    citations: list[Citation] | None = None  # computed where it was verified (None: not yet)
 
 
 def _cut(text: str, limit: int) -> str:
@@ -135,11 +133,11 @@ def propose(llm: LLM, context: Context, max_tokens: int):
     yield from without_loops(llm.stream(context.prompt, max_tokens, avoid_start=NOT_FOUND))
 
 
-def verify(verifier: Verifier, plan: Plan, context: Context, text: str,
+def verify(verifier: Verifier, plan: Plan, context: Context, text: str, citations: list[Citation],
            hesitation: Hesitation | None = None) -> Verdict:
-    """Whether the passages `text` cites state it. With the model's hesitation (an answer's first claim): also
-    whether they hold an answer at all."""
-    return verifier.verify(plan.question, text, context.cited(text), hesitation.chance if hesitation else None)
+    """Whether the passages `text` cites (its markers, and those holding its figures and names: cite()) state
+    it. With the model's hesitation (an answer's first claim): also whether they hold an answer at all."""
+    return verifier.verify(plan.question, text, context.cited(citations), hesitation.chance if hesitation else None)
 
 
 def escalate(large: LargeModel, plan: Plan, context: Context, max_tokens: int, reason: Reason, detail: str,
@@ -191,7 +189,7 @@ class Answer:
 
 def finish(reply: Reply, plan: Plan, context: Context, model: str, timings: dict, count_tokens) -> Answer:
     """The reply with its citations (computed once, here), and what answering locally saved."""
-    citations = [] if reply.refused else cite(reply.text, context.passages)
+    citations = [] if reply.refused else reply.citations or cite(reply.text, context.passages)
     text = with_markers(reply.text, citations)
     saved = 0
     if reply.by == By.LOCAL and reply.reason != Reason.NOTHING_RELEVANT:

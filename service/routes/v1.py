@@ -12,7 +12,7 @@ from service.schemas import STREAM, OpenAIErrorOut, errors
 from service.streaming import ClosingStreamingResponse
 from service.openai_api import (
     EMBEDDING_MODEL, ChatCompletionRequest, Completion, EmbeddingRequest, ModelNotFound, collection_of, error_body,
-    models,
+    extras, models,
 )
 
 router = APIRouter(prefix="/v1", tags=["openai"], responses=errors(404, shape=OpenAIErrorOut))
@@ -61,8 +61,7 @@ def chat_completions(services: ServicesDep, caller: CallerDep, request: ChatComp
                 if event["type"] == "token":
                     yield data(completion.chunk({"content": event["text"]}))
                 elif event["type"] == "done":
-                    yield data(completion.chunk({}, "stop", **{k: event[k] for k in (
-                        "citations", "answered_by", "answered_by_reason", "answered_by_detail", "refused")}))
+                    yield data(completion.chunk({}, "stop", **extras(event)))
                     if include_usage:
                         yield data(completion.usage_chunk(usage(event["answer"])))
         except RagError as e:  # after the first byte the status is sent: report in the stream

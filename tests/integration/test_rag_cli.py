@@ -112,6 +112,7 @@ def test_eval_end_to_end_on_a_tiny_dataset(env):
     assert summary["f1"] == 0.0 and summary["em"] == 0.0
     assert summary["refusal_accuracy"] == 0.0  # the fake never refuses the bridge question
     assert summary["answered_when_retrieved"] == 1.0
+    assert 0 <= summary["verify_share"] < 1 and "support_auc" in summary  # the fake cannot judge: no AUC
     assert (out / "report.md").read_text().startswith("# rag eval: tiny")
     assert (out / "chart.png").read_bytes()[:4] == b"\x89PNG"
     retrieval = json.loads(CliRunner().invoke(app, ["eval", str(dataset), "--retrieval-only", "--json"]).stdout)[0]

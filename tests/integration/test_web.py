@@ -1,7 +1,7 @@
 """The web page end to end in headless Chromium (Debian's, driven by Playwright; never a downloaded browser)
 against `rag serve` as a process with SmolLM2: upload a PDF, watch it become ingested, ask, see the sources
 while the model reads and a cited answer, open a citation, ask a follow-up, see an answer come from the
-cache, ask what the documents do not answer and see the refusal, delete the document; then an API key, once
+cache and regenerate it fresh, ask what the documents do not answer and see the refusal, delete the document; then an API key, once
 auth is on. A screenshot of every step, at desktop and phone width, goes to test-artifacts/web/."""
 
 import os
@@ -116,6 +116,15 @@ def test_upload_ask_cite_refuse_delete(service, browser, width):
     again = ask(page, "What is the daily meal allowance for domestic trips?")
     assert [m["role"] for m in sent[-1]["messages"]] == ["user"]
     expect(again.locator(".badge")).to_have_text("From the answer cache")
+    assert sent[-1]["cache"] is True
+
+    again.get_by_role("button", name="Regenerate").click()  # the same question, a fresh answer
+    fresh = page.locator("#conversation li.answer").last
+    fresh.and_(page.locator("[aria-busy=false]")).wait_for(timeout=120_000)
+    assert sent[-1]["cache"] is False and [m["role"] for m in sent[-1]["messages"]] == ["user"]
+    expect(fresh.locator(".badge")).to_have_count(0)  # not from the cache
+    expect(page.locator("#conversation li.question")).to_have_count(1)  # it replaced the answer
+    expect(page.get_by_role("button", name="Regenerate")).to_have_count(1)  # on the latest answer only
 
     refused = ask(page, "Who won the football World Cup in 1986?")
     expect(refused.locator(".mark")).to_have_text("Not found in your documents")

@@ -35,7 +35,7 @@ from rag.answer import NOT_FOUND, answer_style, build_prompt, by_document, cite,
 from rag.answer.citations import MARKER, sentences  # noqa: E402
 from rag.answer.prompt import SYSTEM, SYSTEM_LONG, build_sources  # noqa: E402
 from rag.answer.refusal import RefusalPolicy, is_refusal  # noqa: E402
-from rag.answer.verify import JUDGE, Verifier  # noqa: E402
+from rag.answer.verify import JUDGE, Verifier, judge_prompt  # noqa: E402
 from rag.llm import get_llm, second_reader, without_loops  # noqa: E402
 from rag.settings import get_settings  # noqa: E402
 
@@ -156,13 +156,20 @@ def record(args) -> None:
 
 VARIANTS = {
     # the question restated with the answer as one claim, sources without their places
-    "claim": lambda q, a, cited: [
+    "claim": lambda q, a, cited, top=None, **_: [
         {"role": "system", "content": "You check claims against a source. Reply yes if the source states the claim, "
                                       "no if it does not."},
         {"role": "user", "content": f"Source:\n{build_sources(cited)}\n\nClaim: the answer to \"{q}\" is "
                                     f"\"{strip_citations(a)}\".\nDoes the source state this claim? Reply yes or no."}],
+    # as rag.answer.verify, with the best-ranked passage too where the answer does not cite it (a second hop)
+    "with_top": lambda q, a, cited, top=None, **_: judge_prompt(q, a, ([top] if top and top.id not in {c.id for c in cited}
+                                                                  else []) + cited),
+    # the answer's own prompt (all passages: its reading is cached), then the proposal as the user's turn
+    "in_context": lambda q, a, cited, top=None, passages=(): build_prompt(q, list(passages)) + [
+        {"role": "user", "content": f"Proposed answer: {strip_citations(a)}\nDo the sources state this answer to the "
+                                    "question? Reply yes or no."}],
     # as rag.answer.verify, sources without their places
-    "plain": lambda q, a, cited: [
+    "plain": lambda q, a, cited, top=None, **_: [
         {"role": "system", "content": JUDGE},
         {"role": "user", "content": f"Source:\n\n{build_sources(cited)}\n\nQuestion: {q}\n"
                                     f"Proposed answer: {strip_citations(a)}\n\n"
@@ -185,12 +192,17 @@ def rescore(args) -> None:
                 continue
             k, budget = context_size(retriever.settings, r["style"])
             # wrong_documents' rows were asked without their company's filings: not replayed here
-            passages = by_document(retriever.retrieve(r["question"], COLLECTION, k, None, budget).passages)
+            ranked = retriever.retrieve(r["question"], COLLECTION, k, None, budget).passages
+            first = ranked[0] if ranked else None
+            passages = by_document(ranked)
             if name == "wrong_documents" or len(passages) != r["passages"]:
                 continue
             cited = [passages[n - 1] for n in r["cited"]]
             for variant in args.variant:
-                prompt = VARIANTS[variant](r["question"], r["proposal"], cited)
+                extra = {"top": first} if variant == "with_top" else {}
+                if variant == "in_context":
+                    extra = {"passages": passages}
+                prompt = VARIANTS[variant](r["question"], r["proposal"], cited, **extra)
                 at = time.perf_counter()
                 yes, no = judge.start_probability(prompt, "yes"), judge.start_probability(prompt, "no")
                 r[f"judge_{variant}"] = yes / (yes + no) if yes + no > 0 else None

@@ -6,9 +6,12 @@ from pathlib import Path
 from evals.metrics import auc
 
 SIGNALS = {  # name: (field, higher means supported)
+    "support = P(yes) x (1 - P(NOT FOUND))": ("support", True),  # what rag.answer.verify decides on
     "judge P(yes)": ("judge", True),
     "judge, sources without places": ("judge_plain", True),
     "judge, as a claim": ("judge_claim", True),
+    "judge, with the best passage": ("judge_with_top", True),
+    "judge in the answer's prompt": ("judge_in_context", True),
     "hesitation P(NOT FOUND)": ("chance", False),
     "question log-prob": ("likelihood", True),
     "answer gain (mean)": ("gain_mean", True),
@@ -57,8 +60,15 @@ def figures(rows: list[dict], answered) -> dict:
     return out
 
 
+def with_support(r: dict) -> dict:
+    """The shipped score, where the row has both of its parts (short answers' first claim; long ones too)."""
+    if r.get("judge") is not None and r.get("chance") is not None:
+        return {**r, "support": r["judge"] * (1 - r["chance"])}
+    return r
+
+
 def replay(path: Path) -> None:
-    rows = [json.loads(line) for line in path.read_text().splitlines()]
+    rows = [with_support(json.loads(line)) for line in path.read_text().splitlines()]
     read = [r for r in rows if not r.get("gated")]
     print(f"{len(rows)} rows, {len(read)} read by the model")
     positive = [r for r in read if should_answer(r)]
@@ -76,9 +86,10 @@ def replay(path: Path) -> None:
               + " ".join(f"{d} {v:.3f}" for d, v in per.items() if v is not None))
     print("\nThe model as it writes today (its own NOT FOUND refuses; long answers at P(NOT FOUND) >= 0.8):")
     print(json.dumps(figures(rows, _today), indent=None))
-    for t in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8):
-        print(f"\njudge P(yes) >= {t}:")
-        print(json.dumps(figures(rows, lambda r, t=t: decide(r, t))))
+    for field in ("judge", "support"):
+        for t in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8):
+            print(f"\n{field} >= {t}:")
+            print(json.dumps(figures(rows, lambda r, t=t: decide(r, t, field))))
     _sentences(rows)
     _cost(rows)
 

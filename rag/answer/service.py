@@ -162,7 +162,7 @@ class AnswerService:
             yield {"type": "sources", "sources": context.sources()}
             reply = steps.nothing_relevant(context, self.settings.min_relevance)
             if reply is None:
-                reply = yield from self._answer(plan, context, turn, out, timings)
+                reply = yield from self._answer(plan, context, turn, out, timings, started)
             model = self.large.name if reply.by == By.LARGE else self.llm.name
             answer = steps.finish(reply, plan, context, model, timings, self.retriever.embedder.count_tokens)
         if cacheable and answer.verified and reply.reason not in (Reason.BUDGET_SPENT, Reason.LARGE_UNAVAILABLE):
@@ -190,7 +190,7 @@ class AnswerService:
     def _max_tokens(self, plan: Plan) -> int:
         return self.settings.long_answer_tokens if plan.long else self.settings.max_answer_tokens
 
-    def _answer(self, plan, context, turn: _Turn, out: Out, timings: dict):
+    def _answer(self, plan, context, turn: _Turn, out: Out, timings: dict, started: float):
         """By the escalation policy: always the large model, when_needed after an unsupported local answer, or
         never."""
         fallback = None
@@ -201,7 +201,7 @@ class AnswerService:
             if fallback.by == By.LARGE:
                 return fallback
         turn.take()
-        reply = yield from self._local(plan, context, out, timings)
+        reply = yield from self._local(plan, context, out, timings, started)
         if fallback is not None:  # the large model was wanted and could not be had
             return Reply(reply.text, reply.refused, reply.by, fallback.reason, fallback.detail, reply.hesitation,
                          0, reply.verified, reply.support)
@@ -217,9 +217,14 @@ class AnswerService:
         finally:
             lap(timings, "large_s", at)
 
-    def _local(self, plan: Plan, context, out: Out, timings: dict):
-        """The local model's proposal, verified: whole (short answers) or sentence by sentence (long ones)."""
-        at = time.perf_counter()
+    def _local(self, plan: Plan, context, out: Out, timings: dict, started: float):
+        """The local model's proposal, verified: whole (short answers) or sentence by sentence (long ones).
+        generation_s is the model's reading and writing; the verifier's reading meanwhile is verify_s."""
+        at, verifying = time.perf_counter(), timings.get("verify_s", 0.0)
+
+        def written() -> None:
+            timings["generation_s"] = round(time.perf_counter() - at - timings.get("verify_s", 0.0) + verifying, 3)
+
         hesitation = steps.hesitate(self.refusal, plan, context)
         proposal = steps.propose(self.llm, context, self._max_tokens(plan))
         check = Check(self.verifier, plan, context, hesitation, out, timings)
@@ -227,18 +232,18 @@ class AnswerService:
         try:
             for piece in proposal:
                 if not text:
-                    lap(timings, "first_token_s", at)
+                    lap(timings, "first_token_s", started)
                 text += piece
                 if plan.long and self.verify_while_writing:
                     for sentence in spans(text[done:])[:-1]:  # the last may be unfinished
                         refusal = yield from check.sentence(sentence)
                         done += len(sentence)
                         if refusal:
-                            lap(timings, "generation_s", at)
+                            written()
                             return refusal
         finally:
             proposal.close()
-        lap(timings, "generation_s", at)
+        written()
         if RefusalPolicy.refuses(text, plan.style) and not check.kept:
             return Reply(REFUSAL, True, By.LOCAL, Reason.LOCAL_REFUSED, "the model said the sources do not answer",
                          hesitation)

@@ -99,7 +99,8 @@ def test_answer_style_can_be_asked_for(client, fake_llm):
     from rag.answer import SYSTEM_LONG
 
     wait_for(client, upload(client, sample("employee-handbook.md")).json()["job_id"])
-    fake_llm.enqueue("Employees get 25 vacation days a year [1]. Unused days carry over until March [1].", "25 days")
+    fake_llm.enqueue("Every employee has 28 days of paid vacation per calendar year [1]. Up to 5 unused days carry over [1].",
+                    "28 days [1]")
     answer = client.post("/chat", json={"question": "How many vacation days do I get?", "style": "long"}).json()
     assert answer["style"] == "long" and not answer["refused"] and fake_llm.history[-1][0]["content"] == SYSTEM_LONG
     answer = client.post("/chat", json={"question": "How many vacation days do I get?"}).json()

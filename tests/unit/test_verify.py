@@ -168,3 +168,20 @@ def test_with_a_second_reader_a_long_answer_is_verified_while_it_is_written():
     events = list(s.stream(WHY, "c"))
     first = next(i for i, e in enumerate(events) if e["type"] == "token")
     assert events[first]["text"] == "Paris is the capital [1]." and streamed(events) == events[-1]["answer"]
+
+
+def test_the_verifiers_time_is_reported_apart_from_the_models_writing():
+    import time
+
+    class SlowJudge(FakeLLM):
+        def start_probability(self, messages, start):
+            time.sleep(0.05)
+            return super().start_probability(messages, start)
+
+    writer = FakeLLM(["Paris is the capital [1]. It has 2 million people [1]."])
+    s = AnswerService(FixedRetriever(Retrieved(PASSAGES, 0.6)), writer, Settings(_env_file=None),
+                      judge=SlowJudge(support=0.9))
+    timings = s.ask(WHY, "c").timings
+    assert timings["verify_s"] >= 0.2  # two sentences, two readings (yes, no) each
+    assert timings["generation_s"] < 0.1  # the fake writes at once: the judge's time is not counted as writing
+    assert timings["generation_s"] + timings["verify_s"] + timings["retrieval_s"] <= timings["total_s"]

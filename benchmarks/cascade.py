@@ -2,9 +2,9 @@
 
 Local = qwen2.5-0.5b in process; "large" = qwen2.5-1.5b behind llama-cpp-python's OpenAI-compatible server
 (started here on loopback). Every question is answered once by each model on the same retrieved prompt,
-the local one with its refusal gates off so that its hesitation and its answer are both recorded; the
+the local one with the verifier's threshold at 0 so that its answer and its support are both recorded; the
 policies are then replayed from those records, which also gives F1 against the share escalated as the
-escalation threshold (P(NOT FOUND) above which a local answer is refused and escalated) moves.
+verifier's threshold (RAG_VERIFY_THRESHOLD: a local answer under it is escalated) moves.
 
   .venv/bin/python benchmarks/cascade.py --squad 30 --cmu 20 --out /tmp/cascade
 """

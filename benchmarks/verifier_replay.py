@@ -61,9 +61,13 @@ def figures(rows: list[dict], answered) -> dict:
 
 
 def with_support(r: dict) -> dict:
-    """The shipped score, where the row has both of its parts (short answers' first claim; long ones too)."""
-    if r.get("judge") is not None and r.get("chance") is not None:
-        return {**r, "support": r["judge"] * (1 - r["chance"])}
+    """The shipped score, where the row has both of its parts: a short answer's P(yes) x (1 - P(NOT FOUND)); a
+    long one's is its first sentence's (rag.answer.checks: an unsupported first sentence refuses the answer)."""
+    judge = r.get("judge")
+    if r["style"] == "long" and r.get("sentences"):
+        judge = next((s["judge"] for s in r["sentences"] if s.get("judge") is not None), None)
+    if judge is not None and r.get("chance") is not None:
+        return {**r, "support": judge * (1 - r["chance"])}
     return r
 
 

@@ -98,9 +98,10 @@ class Settings(BaseSettings):
     context_packing: Literal["chunks", "sentences"] = Field(
         "chunks", description="chunks: the best whole passages that fit the budget; sentences: the sentences of "
         "twice as many passages that bear most on the question")
-    verify_threshold: float = Field(0.5, ge=0, le=1, description="an answer (a long answer's sentence) is given only "
-                                    "when the local model, shown its cited passages, says yes to it with at least "
-                                    "this probability; 0 = off (docs/BENCHMARKS.md)")
+    verify_threshold: float = Field(0.3, ge=0, le=1, description="an answer (a long answer's sentence) is given only "
+                                    "when its support reaches this: the local model's P(yes), shown its cited "
+                                    "passages, times 1 - P(NOT FOUND) for its first claim; 0 = off. Chosen on the "
+                                    "union of the dev sets and wrong_documents (docs/BENCHMARKS.md)")
     answer_style: Literal["auto", "short", "long"] = Field(
         "auto", description="short (a phrase) | long (a few sentences) | auto: long for why/how/compare/trend questions"
     )

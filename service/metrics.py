@@ -25,6 +25,9 @@ class Metrics:
                                         buckets=(0.1, 0.5, 1, 2, 4, 8, 16, 32, 64))
         self.queued = Histogram("rag_answer_queued_seconds", "time an answer waited in line for the model",
                                 registry=r, buckets=(0.01, 0.1, 0.5, 1, 2, 4, 8, 16, 32, 64, 128))
+        self.prompt_tokens = Counter("rag_local_prompt_tokens", "prompt tokens of local answers, by whether the model "
+                                     "read them fresh or still held them from an earlier answer", ["reading"],
+                                     registry=r)
         r.register(_Live(services))
 
     def request(self, route: str, method: str, status: int, seconds: float, tenant: str = "") -> None:
@@ -40,6 +43,9 @@ class Metrics:
         self.answer_seconds.labels(done["answered_by"]).observe(done["timings"].get("total_s", 0.0))
         if "queued_s" in done["timings"]:
             self.queued.observe(done["timings"]["queued_s"])
+        if "read_tokens" in done["timings"]:
+            self.prompt_tokens.labels("fresh").inc(done["timings"]["read_tokens"])
+            self.prompt_tokens.labels("reused").inc(done["timings"]["reused_tokens"])
 
 
 class _Live:

@@ -25,7 +25,7 @@ from rag.answer.steps import Answer, By, Plan, Reason, Reply, lap
 from rag.answer.turns import Turns
 from rag.answer.verify import Verifier
 from rag.chunks import Chunk, short_hash
-from rag.llm import LLM, generate, scorer, second_reader
+from rag.llm import LLM, generate, reading, scorer, second_reader
 from rag.retrieval import Retriever
 
 # The settings that change an answer (beyond the models and the collection's content).
@@ -217,13 +217,25 @@ class AnswerService:
         finally:
             lap(timings, "large_s", at)
 
+    def _count_reading(self, before: dict | None, prompt, timings: dict) -> None:
+        """The model's reading of this answer: its prompt's tokens, those read fresh (the rest were still in its
+        cache from an earlier answer) and their seconds; the tokens it wrote and theirs."""
+        after = reading(self.llm)
+        if before is None or after is None:
+            return
+        for key, value in after.items():
+            timings[key] = round(value - before[key], 3)
+        timings["prompt_tokens"] = self.llm.prompt_tokens(prompt)
+        timings["reused_tokens"] = max(0, timings["prompt_tokens"] - timings["read_tokens"])
+
     def _local(self, plan: Plan, context, out: Out, timings: dict, started: float):
         """The local model's proposal, verified: whole (short answers) or sentence by sentence (long ones).
         generation_s is the model's reading and writing; the verifier's reading meanwhile is verify_s."""
-        at, verifying = time.perf_counter(), timings.get("verify_s", 0.0)
+        at, verifying, before = time.perf_counter(), timings.get("verify_s", 0.0), reading(self.llm)
 
         def written() -> None:
             timings["generation_s"] = round(time.perf_counter() - at - timings.get("verify_s", 0.0) + verifying, 3)
+            self._count_reading(before, context.prompt, timings)
 
         hesitation = steps.hesitate(self.refusal, plan, context)
         proposal = steps.propose(self.llm, context, self._max_tokens(plan))

@@ -1,12 +1,12 @@
 """LLM seam: llama.cpp in process (default), any OpenAI-compatible server, or a fake for tests."""
 
 from rag.errors import BackendUnavailable
-from rag.llm.base import LLM, Messages, Scorer, generate, scorer, second_reader
+from rag.llm.base import LLM, Messages, Scorer, generate, reading, scorer, second_reader
 from rag.llm.fake import FakeLLM
 from rag.llm.loops import loop_start, without_loops
 
-__all__ = ["LLM", "Messages", "Scorer", "FakeLLM", "generate", "scorer", "second_reader", "loop_start", "without_loops", "get_llm",
-           "LlamaCppLLM", "OpenAICompatibleLLM"]
+__all__ = ["LLM", "Messages", "Scorer", "FakeLLM", "generate", "reading", "scorer", "second_reader", "loop_start",
+           "without_loops", "get_llm", "LlamaCppLLM", "OpenAICompatibleLLM"]
 
 
 def __getattr__(name: str):  # the backends import their libraries only when used

@@ -46,3 +46,9 @@ def second_reader(llm: LLM) -> LLM:
     weights; other backends serve both from one."""
     make = getattr(llm, "reader", None)
     return make() if callable(make) else llm
+
+
+def reading(llm: LLM) -> dict[str, float] | None:
+    """The backend's own counters of what it has read and written (llama.cpp's), or None where it keeps none."""
+    counters = getattr(llm, "reading", None)
+    return counters() if callable(counters) else None

@@ -83,6 +83,18 @@ class LlamaCppLLM:
         stop = formatted.stop if isinstance(formatted.stop, list) else [formatted.stop] if formatted.stop else []
         return tokens, stop
 
+    def prompt_tokens(self, messages: Messages) -> int:
+        return len(self._tokens(messages)[0])
+
+    def reading(self) -> dict[str, float]:
+        """What this context has read and written so far, by llama.cpp's own counters: prompt tokens read and
+        their seconds, tokens written one at a time and theirs. An answer's share is the difference across it."""
+        import llama_cpp
+
+        data = llama_cpp.llama_perf_context(self._llama.ctx)
+        return {"read_tokens": data.n_p_eval, "read_s": data.t_p_eval_ms / 1000,
+                "written_tokens": data.n_eval, "write_s": data.t_eval_ms / 1000}
+
     def busy_for(self) -> float:
         """Seconds the model has been held by one call (0 when free)."""
         return self._lock.held_for()

@@ -136,6 +136,22 @@ def test_an_answer_is_verified_by_the_model_and_can_be_refused_so(settings, embe
     assert answer["question_logprob"] < 0 and answer["refusal_probability"] is not None  # read on the same prompt
 
 
+def test_timings_and_metrics_say_how_much_of_the_prompt_was_read_fresh(client):
+    wait_for(client, upload(client, ("employee-handbook.md", (SAMPLES / "employee-handbook.md").read_bytes())).json()["job_id"])
+    ask = {"question": "How many days of paid vacation does an employee get?", "cache": False}
+    first = client.post("/chat", json=ask).json()["timings"]
+    again = client.post("/chat", json=ask).json()["timings"]
+    assert first["prompt_tokens"] > 100 and first["read_tokens"] > 50 and first["written_tokens"] > 0
+    # The same prompt again: llama.cpp still holds it; only the question is read again (its log-probability
+    # needs the logits at its own positions), and that reading takes time of its own.
+    assert again["prompt_tokens"] == first["prompt_tokens"] and again["read_s"] > 0
+    assert again["read_tokens"] < first["read_tokens"] / 4 and again["reused_tokens"] > again["prompt_tokens"] * 3 / 4
+    metrics = client.get("/metrics").text
+    fresh = first["read_tokens"] + again["read_tokens"]
+    assert f'rag_local_prompt_tokens_total{{reading="fresh"}} {fresh:.1f}' in metrics
+    assert f'rag_local_prompt_tokens_total{{reading="reused"}} {first["reused_tokens"] + again["reused_tokens"]:.1f}' in metrics
+
+
 def test_a_dropped_stream_lets_the_model_go(settings, embedder, smollm2):
     """A client that drops a streamed answer left the model's lock held until garbage collection: every
     later /chat waited for minutes."""

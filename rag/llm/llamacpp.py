@@ -46,6 +46,7 @@ class LlamaCppLLM:
         self.name = str(model_path).rsplit("/", 1)[-1]
         self._args = (model_path, n_threads, flash_attn)
         self._lock = TimedLock()
+        self._counts = {"read_tokens": 0, "read_s": 0.0, "written_tokens": 0, "write_s": 0.0}
         try:
             self._llama = Llama(
                 model_path=str(model_path), n_ctx=n_ctx, n_threads=n_threads, n_threads_batch=n_threads,
@@ -87,13 +88,14 @@ class LlamaCppLLM:
         return len(self._tokens(messages)[0])
 
     def reading(self) -> dict[str, float]:
-        """What this context has read and written so far, by llama.cpp's own counters: prompt tokens read and
-        their seconds, tokens written one at a time and theirs. An answer's share is the difference across it."""
-        import llama_cpp
+        """What this context has read and written so far: prompt tokens read fresh and their seconds, tokens
+        written and theirs, by its own clock (llama.cpp's counters give a read's time to whichever call next
+        waits for the CPU). An answer's share is the difference across it."""
+        return dict(self._counts)
 
-        data = llama_cpp.llama_perf_context(self._llama.ctx)
-        return {"read_tokens": data.n_p_eval, "read_s": data.t_p_eval_ms / 1000,
-                "written_tokens": data.n_eval, "write_s": data.t_eval_ms / 1000}
+    def _count(self, kind: str, tokens: int, since: float) -> None:
+        self._counts["read_tokens" if kind == "read" else "written_tokens"] += tokens
+        self._counts["read_s" if kind == "read" else "write_s"] += time.perf_counter() - since
 
     def busy_for(self) -> float:
         """Seconds the model has been held by one call (0 when free)."""
@@ -118,9 +120,15 @@ class LlamaCppLLM:
                     return
                 yield self._llama.detokenize([first]).decode("utf-8", errors="ignore")
                 tokens, max_tokens = tokens + [first], max_tokens - 1
-            for part in self._llama.create_completion(
+            parts = self._llama.create_completion(
                 tokens, max_tokens=max_tokens, temperature=0.0, stop=(stop or []) + template_stop, stream=True,
-            ):
+            )
+            while True:
+                at = time.perf_counter()
+                part = next(parts, None)
+                if part is None:
+                    break
+                self._count("write", 1, at)
                 text = part["choices"][0]["text"]
                 if text:
                     yield text
@@ -161,7 +169,9 @@ class LlamaCppLLM:
         llama = self._llama
         if not self._is_cached(tokens):
             self._reuse_cache(tokens, keep_last=1)
+            at, fresh = time.perf_counter(), len(tokens) - llama.n_tokens
             llama.eval(tokens[llama.n_tokens :])
+            self._count("read", fresh, at)
         return self._logits(-1)
 
     def start_probability(self, messages: Messages, start: str) -> float:
@@ -205,6 +215,7 @@ class LlamaCppLLM:
             return None  # the text does not fall on token boundaries here, or is too far from the end
         with self._lock:
             self._reuse_cache(tokens, keep_last=len(tokens) - start + 1)
+            at, fresh = time.perf_counter(), len(tokens) - llama.n_tokens
             llama.eval(tokens[llama.n_tokens : max(0, len(tokens) - llama.n_batch)])  # usually nothing: the rest fits
             n_past = llama.n_tokens
             rest = tokens[n_past:]  # one batch, one pass over the weights
@@ -223,6 +234,7 @@ class LlamaCppLLM:
                     logits = self._logits(first + i)
                     top = logits.max()
                     scores.append(float(logits[token] - top - np.log(np.exp(logits - top).sum())))
+                self._count("read", fresh, at)
             finally:
                 llama_cpp.llama_batch_free(batch)
             llama.input_ids[n_past : len(tokens)] = rest

@@ -98,6 +98,9 @@ class Settings(BaseSettings):
     context_packing: Literal["chunks", "sentences"] = Field(
         "chunks", description="chunks: the best whole passages that fit the budget; sentences: the sentences of "
         "twice as many passages that bear most on the question")
+    passage_cache_mb: int = Field(0, ge=0, description="keep each passage's reading by the local model (llama.cpp) "
+                                  "on disk, up to this many MB, and put it back instead of reading the passage "
+                                  "again; passages are then read apart from each other. 0 = off (docs/BENCHMARKS.md)")
     verify_threshold: float = Field(0.3, ge=0, le=1, description="an answer (a long answer's sentence) is given only "
                                     "when its support reaches this: the local model's P(yes), shown its cited "
                                     "passages, times 1 - P(NOT FOUND) for its first claim; 0 = off. Chosen on the "

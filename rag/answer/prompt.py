@@ -5,6 +5,7 @@ from pathlib import Path
 from rag.chunks import Chunk
 
 NOT_FOUND = "NOT FOUND"
+SOURCES = "Sources:"  # what the passages follow in the prompt: the fixed instructions end here (rag.llm.prefill)
 # Small models answer best when asked for a short extractive answer and nothing else; the sources it used
 # are found afterwards (markers it writes are honoured, missing ones are added). Questions that ask for an
 # explanation, a comparison or a change over time get a few sentences instead, and are refused only when the
@@ -68,5 +69,5 @@ def build_sources(passages: list[Chunk], style: str = "short") -> str:
 def build_prompt(question: str, passages: list[Chunk], style: str = "short") -> list[dict[str, str]]:
     return [
         {"role": "system", "content": SYSTEM_LONG if style == "long" else SYSTEM},
-        {"role": "user", "content": f"Sources:\n\n{build_sources(passages, style)}\n\nQuestion: {question}"},
+        {"role": "user", "content": f"{SOURCES}\n\n{build_sources(passages, style)}\n\nQuestion: {question}"},
     ]

@@ -17,7 +17,7 @@ from rag.answer import steps
 from rag.answer.cache import AnswerCache
 from rag.answer.citations import Citation
 from rag.answer.escalation import LargeModel
-from rag.answer.prompt import FILLER, NOT_FOUND, build_prompt
+from rag.answer.prompt import FILLER, NOT_FOUND, SOURCES, build_prompt
 from rag.answer.refusal import REFUSAL, RefusalPolicy
 from rag.answer.sentences import spans
 from rag.answer.checks import Check, Out
@@ -26,6 +26,7 @@ from rag.answer.turns import Turns
 from rag.answer.verify import Verifier
 from rag.chunks import Chunk, short_hash
 from rag.llm import LLM, generate, reading, scorer, second_reader
+from rag.llm.passage_states import PassageStates
 from rag.retrieval import Retriever
 
 # The settings that change an answer (beyond the models and the collection's content).
@@ -33,7 +34,7 @@ ANSWER_SETTINGS = {
     "top_k", "candidates", "rrf_k", "dense_weight", "lexical_weight", "focus_documents", "focus_weight",
     "min_relevance", "context_tokens", "long_context_tokens", "long_answer_tokens",
     "named_documents", "max_answer_tokens", "min_support",
-    "context_packing", "verify_threshold",
+    "context_packing", "verify_threshold", "passage_cache_mb",
 }
 
 
@@ -77,6 +78,8 @@ class AnswerService:
         self.refusal = RefusalPolicy(llm)
         # The judge reads with its own context (the same weights) so that a long answer's sentences are verified
         # while the model goes on writing it, and the answer prompt stays cached.
+        if settings.passage_cache_mb and callable(getattr(llm, "keep_passages", None)):
+            llm.keep_passages(PassageStates(settings.data_dir / "passage-states", settings.passage_cache_mb * 2**20))
         judge = judge or second_reader(llm)
         self.verifier = Verifier(judge, settings.verify_threshold, settings.min_support)
         # With one reader (a server may drop a stream for a new request) a long answer is verified once written.
@@ -237,6 +240,8 @@ class AnswerService:
             timings["generation_s"] = round(time.perf_counter() - at - timings.get("verify_s", 0.0) + verifying, 3)
             self._count_reading(before, context.prompt, timings)
 
+        if callable(prefill := getattr(self.llm, "prefill", None)):
+            prefill(context.prompt, [(p.collection, p.text) for p in context.passages], SOURCES)
         hesitation = steps.hesitate(self.refusal, plan, context)
         proposal = steps.propose(self.llm, context, self._max_tokens(plan))
         check = Check(self.verifier, plan, context, hesitation, out, timings)

@@ -47,6 +47,7 @@ class LlamaCppLLM:
         self._args = (model_path, n_threads, flash_attn)
         self._lock = TimedLock()
         self._counts = {"read_tokens": 0, "read_s": 0.0, "written_tokens": 0, "write_s": 0.0}
+        self.passage_states = None
         try:
             self._llama = Llama(
                 model_path=str(model_path), n_ctx=n_ctx, n_threads=n_threads, n_threads_batch=n_threads,
@@ -83,6 +84,30 @@ class LlamaCppLLM:
         tokens = self._llama.tokenize(formatted.prompt.encode("utf-8"), add_bos=False, special=True)
         stop = formatted.stop if isinstance(formatted.stop, list) else [formatted.stop] if formatted.stop else []
         return tokens, stop
+
+    def keep_passages(self, states) -> None:
+        """Keep each passage's reading in `states` and put it back instead of reading the passage again
+        (rag.llm.prefill). The context gets a second sequence, one cache for both, to read passages apart in."""
+        from llama_cpp import _internals
+
+        llama = self._llama
+        with self._lock:
+            params = llama.context_params
+            params.n_seq_max, params.kv_unified = 2, True
+            old = llama._ctx  # noqa: SLF001
+            llama._ctx = _internals.LlamaContext(model=llama._model, params=params, verbose=False)  # noqa: SLF001
+            old.close()
+            llama.n_tokens = 0
+        self.passage_states = states
+
+    def prefill(self, messages: Messages, passages: list[tuple[str, str]], after: str) -> bool:
+        """The prompt into the cache, its passages (collection, text) from their kept readings; False when they
+        are not kept or the prompt cannot be built so (it is then read whole, as always)."""
+        if self.passage_states is None:
+            return False
+        from rag.llm.prefill import prefill
+
+        return prefill(self, self.passage_states, messages, passages, after)
 
     def prompt_tokens(self, messages: Messages) -> int:
         return len(self._tokens(messages)[0])

@@ -1,0 +1,87 @@
+"""Kept passage readings (rag.llm.prefill) with the real SmolLM2 in llama.cpp."""
+
+import pytest
+
+from rag.answer import build_prompt
+from rag.answer.prompt import SOURCES, SYSTEM
+from rag.chunks import Chunk
+from rag.llm.passage_states import PassageStates
+
+pytestmark = pytest.mark.integration
+
+VACATION = "Every employee has 28 days of paid vacation per calendar year. Up to 5 unused days carry over."
+LEAVE = "Parental leave is 16 weeks, fully paid, for every parent."
+HOURS = "The office opens at 8 am and closes at 6 pm on weekdays."
+
+
+def model(states=None):
+    from rag.llm import LlamaCppLLM
+    from rag.models import BUNDLED, locate
+
+    llm = LlamaCppLLM(locate(BUNDLED["smollm2-135m"], "models"), n_ctx=2048)
+    if states is not None:
+        llm.keep_passages(states)
+    return llm
+
+
+def prompt(question, texts):
+    return build_prompt(question, [Chunk(str(i), "d", "c", f"doc{i}.md", t, i, 0, 0) for i, t in enumerate(texts)])
+
+
+def answer(llm, messages, texts):
+    llm._llama.reset()  # noqa: SLF001 - nothing left from the last answer
+    kept = llm.prefill(messages, [("c", t) for t in texts], SOURCES)
+    return kept, "".join(llm.stream(messages, 24))
+
+
+def test_a_passage_put_back_where_it_was_read_gives_the_answer_read_fresh(tmp_path):
+    # the passage right after the fixed instructions: its kept reading is at the position it is read at
+    messages = [{"role": "system", "content": SYSTEM},
+                {"role": "user", "content": f"{SOURCES} {LEAVE}\n\nQuestion: How long is parental leave?"}]
+    fresh = "".join(model().stream(messages, 24))
+    states = PassageStates(tmp_path, 10**9)
+    llm = model(states)
+    assert answer(llm, messages, [LEAVE]) == (True, fresh)  # read apart and kept
+    assert answer(llm, messages, [LEAVE]) == (True, fresh) and states.hits == 1  # put back from disk
+
+
+def test_kept_readings_are_reused_a_changed_passage_is_read_again_and_a_spoiled_one_is_a_miss(tmp_path):
+    states = PassageStates(tmp_path, 10**9)
+    llm = model(states)
+    texts = [VACATION, LEAVE, HOURS]
+    question = "How many days of paid vacation does an employee get?"
+    cold = answer(llm, prompt(question, texts), texts)
+    cold_read = llm.reading()["read_tokens"]
+    assert cold[0] and (states.hits, states.misses) == (0, 3)
+    assert answer(llm, prompt(question, texts), texts) == cold and (states.hits, states.misses) == (3, 3)
+    passages = sum(len(llm._llama.tokenize(t.encode(), add_bos=False)) for t in texts)  # noqa: SLF001
+    assert llm.reading()["read_tokens"] - cold_read <= cold_read - passages + 3  # all but the passages read again
+
+    changed = [VACATION.replace("28", "30"), LEAVE, HOURS]
+    edited = answer(llm, prompt(question, changed), changed)
+    assert edited[0] and (states.hits, states.misses) == (5, 4)  # the edited passage missed; the others were kept
+    llm.passage_states = PassageStates(tmp_path / "empty", 10**9)
+    assert answer(llm, prompt(question, changed), changed) == edited  # as from nothing kept: no old state served
+    llm.passage_states = states
+
+    for f in tmp_path.glob("*.kv"):
+        f.write_bytes(f.read_bytes()[:100])
+    assert answer(llm, prompt(question, texts), texts) == cold and states.misses == 7
+
+
+def test_the_service_keeps_readings_within_its_bound(settings, embedder, tmp_path):
+    from rag.answer import AnswerService
+    from rag.retrieval import Retrieved
+    from tests.unit.test_answer import FixedRetriever
+
+    chunks = [Chunk(str(i), "d", "c", f"doc{i}.md", t, i, 0, 0) for i, t in enumerate([VACATION, LEAVE, HOURS])]
+    bounded = settings.model_copy(update={"passage_cache_mb": 2, "data_dir": tmp_path})  # SmolLM2: ~0.5 MB a passage
+    llm = model()
+    service = AnswerService(FixedRetriever(Retrieved(chunks, 0.6)), llm, bounded)
+    ask = [{"role": "user", "content": "How long is parental leave?"}]
+    first = service.ask(ask, "c", cache=False)
+    llm._llama.reset()  # noqa: SLF001
+    again = service.ask(ask, "c", cache=False)
+    assert again.answer == first.answer and again.timings["read_tokens"] < first.timings["read_tokens"]
+    kept = sum(f.stat().st_size for f in (tmp_path / "passage-states").glob("*.kv"))
+    assert 0 < kept <= 2 * 2**20

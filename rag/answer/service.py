@@ -78,9 +78,12 @@ class AnswerService:
         self.refusal = RefusalPolicy(llm)
         # The judge reads with its own context (the same weights) so that a long answer's sentences are verified
         # while the model goes on writing it, and the answer prompt stays cached.
-        if settings.passage_cache_mb and callable(getattr(llm, "keep_passages", None)):
-            llm.keep_passages(PassageStates(settings.data_dir / "passage-states", settings.passage_cache_mb * 2**20))
         judge = judge or second_reader(llm)
+        if settings.passage_cache_mb:  # one store for both readers: their instructions differ, so do their keys
+            states = PassageStates(settings.data_dir / "passage-states", settings.passage_cache_mb * 2**20)
+            for reader in {id(llm): llm, id(judge): judge}.values():
+                if callable(getattr(reader, "keep_passages", None)):
+                    reader.keep_passages(states)
         self.verifier = Verifier(judge, settings.verify_threshold, settings.min_support)
         # With one reader (a server may drop a stream for a new request) a long answer is verified once written.
         self.verify_while_writing = judge is not llm

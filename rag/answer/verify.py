@@ -16,6 +16,7 @@ from rag.chunks import Chunk
 from rag.errors import ContextTooLong
 from rag.llm import LLM, Messages, scorer
 
+SOURCE = "Source:"  # what the passages follow in the judgement's prompt
 JUDGE = (
     "You check answers against sources. Given a source, a question and a proposed answer, reply yes if the "
     "source states that answer to that question, and no otherwise."
@@ -25,7 +26,7 @@ JUDGE = (
 def judge_prompt(question: str, answer: str, passages: list[Chunk]) -> Messages:
     return [
         {"role": "system", "content": JUDGE},
-        {"role": "user", "content": f"Source:\n\n{build_sources(passages, 'long')}\n\nQuestion: {question}\n"
+        {"role": "user", "content": f"{SOURCE}\n\n{build_sources(passages, 'long')}\n\nQuestion: {question}\n"
                                     f"Proposed answer: {MARKER.sub('', answer).strip()}\n\n"
                                     "Does the source state this answer to the question? Reply yes or no."},
     ]
@@ -48,6 +49,8 @@ class Verifier:
         if self.scorer is None or not passages:
             return None
         prompt = judge_prompt(question, answer, passages)
+        if callable(prefill := getattr(self.scorer, "prefill", None)):  # the passages' kept readings (issue 35)
+            prefill(prompt, [(p.collection, p.text) for p in passages], SOURCE)
         try:
             yes = self.scorer.start_probability(prompt, "yes")
             no = self.scorer.start_probability(prompt, "no")

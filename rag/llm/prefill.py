@@ -22,7 +22,7 @@ def pieces(llm, messages, texts: list[str], after: str) -> tuple[list[int], int,
     formatted = llm._format(messages).prompt  # noqa: SLF001
     tokens = llm._llama.tokenize(formatted.encode(), add_bos=False, special=True)  # noqa: SLF001
     cut = formatted.find(after)
-    if cut < 0 or not texts:
+    if cut < 0 or not texts or not all(text.strip() for text in texts):
         return None
     cut += len(after)
     spans, at = [], cut

@@ -10,6 +10,7 @@ passage's cells, then the text up to the next passage, and so on.
 
 import ctypes
 import time
+from bisect import bisect_left, bisect_right
 
 import llama_cpp
 
@@ -17,35 +18,41 @@ from rag.llm.passage_states import PassageStates, state_key
 
 
 def pieces(llm, messages, texts: list[str], after: str) -> tuple[list[int], int, list] | None:
-    """The prompt's tokens, the number of them that are the fixed instructions (up to `after`), and its pieces
-    after those: (tokens, passage text or None). None where the pieces do not tokenize as the whole prompt."""
+    """The prompt's tokens, the number of them that are the fixed instructions (those ending by `after`), and the
+    pieces after those: (tokens, None) between passages, (tokens, their key text) for each passage's tokens that
+    lie wholly within its text (a token across its edge, ".\n" say, is read with the text around). None where
+    the prompt does not split so."""
+    llama = llm._llama  # noqa: SLF001
     formatted = llm._format(messages).prompt  # noqa: SLF001
-    tokens = llm._llama.tokenize(formatted.encode(), add_bos=False, special=True)  # noqa: SLF001
+    tokens = llama.tokenize(formatted.encode(), add_bos=False, special=True)
+    ends, at = [], 0
+    for token in tokens:
+        at += len(llama.detokenize([token], special=True))
+        ends.append(at)
     cut = formatted.find(after)
-    if cut < 0 or not texts or not all(text.strip() for text in texts):
+    if at != len(formatted.encode()) or cut < 0 or not texts or not all(text.strip() for text in texts):
         return None
-    cut += len(after)
-    spans, at = [], cut
+    starts = [0] + ends[:-1]
+    fixed = bisect_right(ends, len(formatted[: cut + len(after)].encode()))
+    spans, at = [], cut + len(after)
     for text in texts:
         start = formatted.find(text, at)
         if start < 0:
             return None
-        start -= formatted[start - 1] == " "  # a word's leading space belongs to its token
-        spans.append((start, start + len(text) + (formatted[start] == " ")))
-        at = spans[-1][1]
-    out, last = [], cut
-    for start, end in spans:
-        out += [(formatted[last:start], None), (formatted[start:end], formatted[start:end])]
-        last = end
-    out.append((formatted[last:], None))
-    def tokenize(text: str) -> list[int]:
-        return llm._llama.tokenize(text.encode(), add_bos=False, special=True) if text else []  # noqa: SLF001
-
-    instructions = tokenize(formatted[:cut])
-    split = [(tokenize(text), passage) for text, passage in out]
-    if instructions + [t for piece, _ in split for t in piece] != tokens or not split[-1][0]:
-        return None  # tokenized otherwise at a seam, or nothing after the last passage to end the prompt on
-    return tokens, len(instructions), split
+        first = bisect_left(starts, len(formatted[:start].encode()))
+        last = bisect_right(ends, len(formatted[: start + len(text)].encode()))
+        if last <= first or first < (spans[-1][1] if spans else fixed):
+            return None
+        spans.append((first, last))
+        at = start + len(text)
+    if spans[-1][1] >= len(tokens):
+        return None  # nothing after the last passage to end the prompt on
+    split, done = [], fixed
+    for first, last in spans:
+        split += [(tokens[done:first], None), (tokens[first:last], ",".join(map(str, tokens[first:last])))]
+        done = last
+    split.append((tokens[done:], None))
+    return tokens, fixed, split
 
 
 def prefill(llm, states: PassageStates, messages, passages: list[tuple[str, str]], after: str) -> bool:

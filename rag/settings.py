@@ -101,6 +101,8 @@ class Settings(BaseSettings):
     passage_cache_mb: int = Field(0, ge=0, description="keep each passage's reading by the local model (llama.cpp) "
                                   "on disk, up to this many MB, and put it back instead of reading the passage "
                                   "again; passages are then read apart from each other. 0 = off (docs/BENCHMARKS.md)")
+    passage_reread_tokens: int = Field(0, ge=0, description="with kept passage readings: each passage's last this "
+                                       "many tokens are read again in context, where they see the passages before")
     verify_threshold: float = Field(0.3, ge=0, le=1, description="an answer (a long answer's sentence) is given only "
                                     "when its support reaches this: the local model's P(yes), shown its cited "
                                     "passages, times 1 - P(NOT FOUND) for its first claim; 0 = off. Chosen on the "

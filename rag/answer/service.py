@@ -34,7 +34,7 @@ ANSWER_SETTINGS = {
     "top_k", "candidates", "rrf_k", "dense_weight", "lexical_weight", "focus_documents", "focus_weight",
     "min_relevance", "context_tokens", "long_context_tokens", "long_answer_tokens",
     "named_documents", "max_answer_tokens", "min_support",
-    "context_packing", "verify_threshold", "passage_cache_mb",
+    "context_packing", "verify_threshold", "passage_cache_mb", "passage_reread_tokens",
 }
 
 
@@ -83,7 +83,7 @@ class AnswerService:
             states = PassageStates(settings.data_dir / "passage-states", settings.passage_cache_mb * 2**20)
             for reader in {id(llm): llm, id(judge): judge}.values():
                 if callable(getattr(reader, "keep_passages", None)):
-                    reader.keep_passages(states)
+                    reader.keep_passages(states, settings.passage_reread_tokens)
         self.verifier = Verifier(judge, settings.verify_threshold, settings.min_support)
         # With one reader (a server may drop a stream for a new request) a long answer is verified once written.
         self.verify_while_writing = judge is not llm

@@ -47,7 +47,7 @@ class LlamaCppLLM:
         self._args = (model_path, n_threads, flash_attn)
         self._lock = TimedLock()
         self._counts = {"read_tokens": 0, "read_s": 0.0, "written_tokens": 0, "write_s": 0.0}
-        self.passage_states = None
+        self.passage_states, self.reread = None, 0
         try:
             self._llama = Llama(
                 model_path=str(model_path), n_ctx=n_ctx, n_threads=n_threads, n_threads_batch=n_threads,
@@ -85,7 +85,7 @@ class LlamaCppLLM:
         stop = formatted.stop if isinstance(formatted.stop, list) else [formatted.stop] if formatted.stop else []
         return tokens, stop
 
-    def keep_passages(self, states) -> None:
+    def keep_passages(self, states, reread: int = 0) -> None:
         """Keep each passage's reading in `states` and put it back instead of reading the passage again
         (rag.llm.prefill). The context gets a second sequence, one cache for both, to read passages apart in."""
         from llama_cpp import _internals
@@ -98,7 +98,7 @@ class LlamaCppLLM:
             llama._ctx = _internals.LlamaContext(model=llama._model, params=params, verbose=False)  # noqa: SLF001
             old.close()
             llama.n_tokens = 0
-        self.passage_states = states
+        self.passage_states, self.reread = states, reread
 
     def prefill(self, messages: Messages, passages: list[tuple[str, str]], after: str) -> bool:
         """The prompt into the cache, its passages (collection, text) from their kept readings; False when they
@@ -107,7 +107,7 @@ class LlamaCppLLM:
             return False
         from rag.llm.prefill import prefill
 
-        return prefill(self, self.passage_states, messages, passages, after)
+        return prefill(self, self.passage_states, messages, passages, after, self.reread)
 
     def prompt_tokens(self, messages: Messages) -> int:
         return len(self._tokens(messages)[0])

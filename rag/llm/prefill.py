@@ -17,7 +17,7 @@ import llama_cpp
 from rag.llm.passage_states import PassageStates, state_key
 
 
-def pieces(llm, messages, texts: list[str], after: str) -> tuple[list[int], int, list] | None:
+def pieces(llm, messages, texts: list[str], after: str, reread: int = 0) -> tuple[list[int], int, list] | None:
     """The prompt's tokens, the number of them that are the fixed instructions (those ending by `after`), and the
     pieces after those: (tokens, None) between passages, (tokens, their key text) for each passage's tokens that
     lie wholly within its text (a token across its edge, ".\n" say, is read with the text around). None where
@@ -49,16 +49,17 @@ def pieces(llm, messages, texts: list[str], after: str) -> tuple[list[int], int,
         return None  # nothing after the last passage to end the prompt on
     split, done = [], fixed
     for first, last in spans:
+        last = max(first + 1, last - reread)  # a passage's last `reread` tokens are read in context, with the rest
         split += [(tokens[done:first], None), (tokens[first:last], ",".join(map(str, tokens[first:last])))]
         done = last
     split.append((tokens[done:], None))
     return tokens, fixed, split
 
 
-def prefill(llm, states: PassageStates, messages, passages: list[tuple[str, str]], after: str) -> bool:
+def prefill(llm, states: PassageStates, messages, passages: list[tuple[str, str]], after: str, reread: int = 0) -> bool:
     """`passages`: (collection, text) in the prompt's order. True when the prompt is now in the model's cache;
     False where it cannot be built so (the caller's reading then reads it whole)."""
-    found = pieces(llm, messages, [text for _, text in passages], after)
+    found = pieces(llm, messages, [text for _, text in passages], after, reread)
     if found is None:
         return False
     tokens, fixed, split = found

@@ -92,3 +92,16 @@ def test_the_service_keeps_readings_within_its_bound(settings, embedder, tmp_pat
     assert again.answer == first.answer and again.timings["read_tokens"] < first.timings["read_tokens"]
     kept = sum(f.stat().st_size for f in (tmp_path / "passage-states").glob("*.kv"))
     assert 0 < kept <= 2 * 2**20
+
+
+def test_a_passages_last_tokens_can_be_read_again_in_context(tmp_path):
+    llm = model(PassageStates(tmp_path, 10**9))
+    texts = [VACATION, LEAVE, HOURS]
+    messages = prompt("How long is parental leave?", texts)
+    tokens, fixed, whole = pieces(llm, messages, texts, SOURCES)
+    _, _, reread = pieces(llm, messages, texts, SOURCES, reread=4)
+    assert [len(p) for p, _ in reread] == [len(p) + (4 if i % 2 == 0 and i else -4 if i % 2 else 0)
+                                          for i, (p, _) in enumerate(whole)]
+    assert [t for p, _ in reread for t in p] == tokens[fixed:]
+    llm.reread = 4
+    assert answer(llm, messages, texts)[0] and llm.passage_states.misses == 3

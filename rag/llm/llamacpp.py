@@ -1,6 +1,7 @@
 """A GGUF model in this process through llama-cpp-python (pinned exactly: this uses its private state)."""
 
 import contextlib
+import os
 import re
 import threading
 import time
@@ -108,6 +109,12 @@ class LlamaCppLLM:
         from rag.llm.prefill import prefill
 
         return prefill(self, self.passage_states, messages, passages, after, self.reread)
+
+    @property
+    def model_key(self) -> str:
+        """The model file as it is now: a file replaced under the same name is another model."""
+        info = os.stat(self._args[0])
+        return f"{self.name}:{info.st_size}:{info.st_mtime_ns}"
 
     def prompt_tokens(self, messages: Messages) -> int:
         return len(self._tokens(messages)[0])

@@ -93,7 +93,7 @@ def _build(llm, states, memory, tokens, fixed, split, collections) -> None:
                 _decode(llama, piece, position, 0, logits=position + len(piece) == len(tokens))
                 llm._count("read", len(piece), at)  # noqa: SLF001
         else:
-            key = state_key(llm.name, tokens[:fixed], next(collections), text)
+            key = state_key(llm.model_key, tokens[:fixed], next(collections), text)
             state = states.get(key)
             if state is None or not _put_back(llama, state):
                 at = time.perf_counter()

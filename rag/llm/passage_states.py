@@ -6,6 +6,7 @@ the collection and the passage's own text. A changed document has other text, so
 missing, cut short or altered fails its checksum and is a miss too, never an error.
 """
 
+import contextlib
 import hashlib
 import os
 import threading
@@ -51,8 +52,13 @@ class PassageStates:
             return
         path = self._path(key)
         partial = path.with_suffix(f".{threading.get_ident()}.part")
-        partial.write_bytes(MAGIC + hashlib.sha256(state).digest() + state)
-        partial.replace(path)  # whole or not at all
+        try:
+            partial.write_bytes(MAGIC + hashlib.sha256(state).digest() + state)
+            partial.replace(path)  # whole or not at all
+        except OSError:  # a full or read-only disk: the passage is simply not kept
+            with contextlib.suppress(OSError):
+                partial.unlink(missing_ok=True)
+            return
         self._evict()
 
     def size(self) -> int:

@@ -36,3 +36,11 @@ def test_the_size_bound_holds_and_the_least_recently_used_go_first(tmp_path):
     assert states.get(f"{1:064d}") is None and states.get(f"{0:064d}") is not None
     states.put("f" * 64, bytes(2_000))  # larger than the whole bound: not kept
     assert states.get("f" * 64) is None and states.size() <= 1_100
+
+
+def test_a_state_that_cannot_be_written_is_simply_not_kept(tmp_path):
+    states = PassageStates(tmp_path / "states", 10_000)
+    (tmp_path / "states").rmdir()
+    (tmp_path / "states").write_text("not a folder")  # writing under it fails, as on a full disk, even for root
+    states.put("d" * 64, b"a passage's state")
+    assert states.get("d" * 64) is None and states.misses == 1

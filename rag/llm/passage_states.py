@@ -2,7 +2,7 @@
 instructions, on disk under a size bound (least recently used out first).
 
 A state is only ever found under the key it was made for: the model file, the instructions it was read after,
-the collection and the passage's own text. A changed document has other text, so it misses; a file that is
+the collection and the passage's own tokens. A changed document has other tokens, so it misses; a file that is
 missing, cut short or altered fails its checksum and is a miss too, never an error.
 """
 

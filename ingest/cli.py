@@ -62,22 +62,7 @@ def ingest(
         names = source_names(paths, files)
         if enqueue:
             return _enqueue(settings, files, names, collection, as_json)
-        with store_lock(settings, "ingest"):
-            ingestor = open_ingestor(settings)
-            with tqdm(total=len(files) + len(skipped), unit="file", disable=not sys.stderr.isatty(),
-                      dynamic_ncols=True) as bar:
-                chunks = 0
-
-                def progress(report):
-                    nonlocal chunks
-                    chunks += report.chunks if report.outcome in ("ingested", "replaced") else 0
-                    bar.update(1)
-                    rate = chunks / bar.format_dict["elapsed"] if bar.format_dict["elapsed"] else 0
-                    bar.set_postfix(chunks=chunks, chunks_s=f"{rate:.1f}")
-
-                summary = ingestor.ingest(files, collection, workers, skipped, on_progress=progress, names=names)
-            if prune and not summary.interrupted:
-                summary.pruned = ingestor.prune(collection)
+        summary = _ingest_here(settings, files, skipped, names, collection, workers, prune)
     except RagError as e:
         err.print(f"[red]error:[/red] {e}")
         raise typer.Exit(2) from None
@@ -88,6 +73,27 @@ def ingest(
     if summary.interrupted:
         err.print("[yellow]interrupted[/yellow]: finished files are stored; run the same command to resume")
         raise typer.Exit(130)
+
+
+def _ingest_here(settings, files, skipped, names, collection: str, workers: int | None, prune: bool):
+    """In this process, holding the store's lock, with a progress bar of files and chunks a second."""
+    with store_lock(settings, "ingest"):
+        ingestor = open_ingestor(settings)
+        with tqdm(total=len(files) + len(skipped), unit="file", disable=not sys.stderr.isatty(),
+                  dynamic_ncols=True) as bar:
+            chunks = 0
+
+            def progress(report):
+                nonlocal chunks
+                chunks += report.chunks if report.outcome in ("ingested", "replaced") else 0
+                bar.update(1)
+                rate = chunks / bar.format_dict["elapsed"] if bar.format_dict["elapsed"] else 0
+                bar.set_postfix(chunks=chunks, chunks_s=f"{rate:.1f}")
+
+            summary = ingestor.ingest(files, collection, workers, skipped, on_progress=progress, names=names)
+        if prune and not summary.interrupted:
+            summary.pruned = ingestor.prune(collection)
+    return summary
 
 
 def _enqueue(settings, files: list[Path], names: dict[Path, str], collection: str, as_json: bool) -> None:

@@ -44,6 +44,8 @@ def ingest(
     unless_exists: Annotated[bool, typer.Option(help="Do nothing if the collection exists already (the sample "
                                                 "documents at every start).")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as one JSON object.")] = False,
+    warm: Annotated[bool, typer.Option(help="Then read the collection's passages ahead of its questions, keeping "
+                                       "their readings (RAG_PASSAGE_CACHE_MB) where they fit.")] = False,
 ) -> None:
     """Ingest documents (PDF, text, Markdown, HTML, Word) into the store; unchanged files are skipped."""
     settings = get_settings()
@@ -61,8 +63,12 @@ def ingest(
         files, skipped = collect_files(paths)
         names = source_names(paths, files)
         if enqueue:
+            if warm:
+                raise RagError("--warm reads what is ingested here: run it without --enqueue once the jobs are done")
             return _enqueue(settings, files, names, collection, as_json)
         summary = _ingest_here(settings, files, skipped, names, collection, workers, prune)
+        if warm and not summary.interrupted:
+            _warm(settings, collection)
     except RagError as e:
         err.print(f"[red]error:[/red] {e}")
         raise typer.Exit(2) from None
@@ -94,6 +100,19 @@ def _ingest_here(settings, files, skipped, names, collection: str, workers: int 
         if prune and not summary.interrupted:
             summary.pruned = ingestor.prune(collection)
     return summary
+
+
+def _warm(settings, collection: str) -> None:
+    from rag.answer.warm import readers, warm
+    from rag.catalog import open_catalog
+    from rag.llm import get_llm
+
+    chunks = open_catalog(settings).lexical.chunks(collection)
+    llm, judge, states = readers(settings, get_llm(settings))
+    with tqdm(total=len(chunks), unit="passage", disable=not sys.stderr.isatty(), dynamic_ncols=True) as bar:
+        kept = warm(llm, judge, states, chunks, on_passage=lambda: bar.update(1))
+    err.print(f"collection [bold]{collection}[/bold]: {kept} passages' readings kept "
+              f"({states.size() / 2**20:,.0f} MB of kept readings in all)")
 
 
 def _enqueue(settings, files: list[Path], names: dict[Path, str], collection: str, as_json: bool) -> None:

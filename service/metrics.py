@@ -73,8 +73,16 @@ class _Live:
         yield GaugeMetricFamily("rag_ingest_queue_depth", "ingest jobs queued or running",
                                 value=self.services.jobs.depth())
         if "answers" in self.services.__dict__:
+            answers = self.services.answers
             yield GaugeMetricFamily("rag_answers_waiting", "questions waiting in line for the model",
-                                    value=self.services.answers.turns.waiting())
+                                    value=answers.turns.waiting())
+            if (states := answers.passage_states) is not None:
+                yield CounterMetricFamily("rag_passage_states_hits", "passages whose kept reading was put back",
+                                          value=states.hits)
+                yield CounterMetricFamily("rag_passage_states_misses", "passages read because no reading was kept",
+                                          value=states.misses)
+                yield GaugeMetricFamily("rag_passage_states_bytes", "disk the kept passage readings take",
+                                        value=states.size())
 
 
 def timed(metrics: Metrics):

@@ -79,8 +79,10 @@ class AnswerService:
         # The judge reads with its own context (the same weights) so that a long answer's sentences are verified
         # while the model goes on writing it, and the answer prompt stays cached.
         judge = judge or second_reader(llm)
+        self.passage_states = None
         if settings.passage_cache_mb:  # one store for both readers: their instructions differ, so do their keys
             states = PassageStates(settings.data_dir / "passage-states", settings.passage_cache_mb * 2**20)
+            self.passage_states = states
             for reader in {id(llm): llm, id(judge): judge}.values():
                 if callable(getattr(reader, "keep_passages", None)):
                     reader.keep_passages(states, settings.passage_reread_tokens)

@@ -100,6 +100,7 @@ class LlamaCppLLM:
             old.close()
             llama.n_tokens = 0
         self.passage_states, self.reread = states, reread
+        self._counts |= {"passages_kept": 0, "passages_read": 0}
 
     def prefill(self, messages: Messages, passages: list[tuple[str, str]], after: str) -> bool:
         """The prompt into the cache, its passages (collection, text) from their kept readings; False when they

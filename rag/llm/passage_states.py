@@ -25,6 +25,7 @@ class PassageStates:
         self.directory.mkdir(parents=True, exist_ok=True)
         self.max_bytes = max_bytes
         self.hits = self.misses = 0
+        self.offered = 0  # bytes of the states given to put, kept or not
         self._lock = threading.Lock()
 
     def _path(self, key: str) -> Path:
@@ -48,6 +49,7 @@ class PassageStates:
         return state
 
     def put(self, key: str, state: bytes) -> None:
+        self.offered += len(state)
         if len(state) > self.max_bytes:
             return
         path = self._path(key)

@@ -99,6 +99,9 @@ def _build(llm, states, memory, tokens, fixed, split, collections) -> None:
                 at = time.perf_counter()
                 states.put(key, _read_apart(llama, memory, fixed, piece))
                 llm._count("read", len(piece), at)  # noqa: SLF001
+                llm._counts["passages_read"] += 1  # noqa: SLF001
+            else:
+                llm._counts["passages_kept"] += 1  # noqa: SLF001
             llama_cpp.llama_memory_seq_add(memory, 1, fixed, fixed + len(piece), position - fixed)
             llama_cpp.llama_memory_seq_cp(memory, 1, 0, -1, -1)
             llama_cpp.llama_memory_seq_rm(memory, 1, -1, -1)

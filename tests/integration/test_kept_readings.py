@@ -90,8 +90,35 @@ def test_the_service_keeps_readings_within_its_bound(settings, embedder, tmp_pat
     llm._llama.reset()  # noqa: SLF001
     again = service.ask(ask, "c", cache=False)
     assert again.answer == first.answer and again.timings["read_tokens"] < first.timings["read_tokens"]
+    assert first.timings["passages_kept"] < again.timings["passages_kept"] == 3
+    assert again.timings["passages_read"] == 0 < first.timings["passages_read"]
     kept = sum(f.stat().st_size for f in (tmp_path / "passage-states").glob("*.kv"))
-    assert 0 < kept <= 2 * 2**20
+    assert 0 < kept <= 2 * 2**20 and service.passage_states.size() == kept
+
+
+def test_metrics_show_the_kept_readings(settings, embedder, tmp_path):
+    from types import SimpleNamespace
+
+    from prometheus_client import generate_latest
+    from prometheus_client.parser import text_string_to_metric_families
+
+    from rag.answer import AnswerService
+    from rag.retrieval import Retrieved
+    from service.metrics import Metrics
+    from tests.unit.test_answer import FixedRetriever
+
+    chunks = [Chunk(str(i), "d", "c", f"doc{i}.md", t, i, 0, 0) for i, t in enumerate([VACATION, HOURS])]
+    kept = settings.model_copy(update={"passage_cache_mb": 50, "data_dir": tmp_path})
+    service = AnswerService(FixedRetriever(Retrieved(chunks, 0.6)), model(), kept)
+    service.ask([{"role": "user", "content": "When does the office open?"}], "c", cache=False)
+    services = SimpleNamespace(answers=service, jobs=SimpleNamespace(depth=lambda: 0))
+    text = generate_latest(Metrics(services).registry).decode()
+    shown = {s.name: s.value for family in text_string_to_metric_families(text) for s in family.samples}
+    states = service.passage_states
+    assert states.misses >= 2 and states.size() > 0
+    assert shown["rag_passage_states_misses_total"] == states.misses
+    assert shown["rag_passage_states_hits_total"] == states.hits
+    assert shown["rag_passage_states_bytes"] == states.size()
 
 
 def test_a_passages_last_tokens_can_be_read_again_in_context(tmp_path):
@@ -105,3 +132,58 @@ def test_a_passages_last_tokens_can_be_read_again_in_context(tmp_path):
     assert [t for p, _ in reread for t in p] == tokens[fixed:]
     llm.reread = 4
     assert answer(llm, messages, texts)[0] and llm.passage_states.misses == 3
+
+
+@pytest.fixture
+def warm_env(tmp_path, monkeypatch):
+    from rag.settings import get_settings
+
+    monkeypatch.setenv("RAG_DATA_DIR", str(tmp_path / "store"))
+    monkeypatch.setenv("RAG_LLM_MODEL", "smollm2-135m")
+    monkeypatch.setenv("RAG_LLM_CONTEXT", "2048")
+    get_settings.cache_clear()
+    yield tmp_path
+    get_settings.cache_clear()
+
+
+def test_ingest_warm_keeps_every_passage_so_the_first_question_reads_none(warm_env, monkeypatch):
+    from typer.testing import CliRunner
+
+    from ingest.cli import app
+    from rag.answer import AnswerService
+    from rag.catalog import open_catalog
+    from rag.retrieval import Retrieved
+    from rag.settings import get_settings
+    from tests.conftest import SAMPLES
+    from tests.unit.test_answer import FixedRetriever
+
+    monkeypatch.setenv("RAG_PASSAGE_CACHE_MB", "300")
+    get_settings.cache_clear()
+    result = CliRunner().invoke(app, [str(SAMPLES / "employee-handbook.md"), "--collection", "hr", "--warm"])
+    assert result.exit_code == 0, result.output
+    settings = get_settings()
+    chunks = open_catalog(settings).lexical.chunks("hr")
+    assert f"{len(chunks)} passages' readings kept" in result.output and len(chunks) >= 2
+    service = AnswerService(FixedRetriever(Retrieved(chunks[:3], 0.6)), model(), settings)
+    answer = service.ask([{"role": "user", "content": "How many vacation days are there?"}], "hr", cache=False)
+    assert answer.timings["passages_read"] == 0 < answer.timings["passages_kept"]
+    assert service.passage_states.misses == 0
+
+
+@pytest.mark.parametrize("cache_mb,args,expected", [
+    ("0", [], "kept passage readings are off"),
+    ("1", [], "too large to warm"),
+    ("300", ["--enqueue"], "without --enqueue"),
+])
+def test_ingest_warm_says_why_it_cannot(warm_env, monkeypatch, cache_mb, args, expected):
+    from typer.testing import CliRunner
+
+    from ingest.cli import app
+    from rag.settings import get_settings
+
+    from tests.conftest import SAMPLES
+
+    monkeypatch.setenv("RAG_PASSAGE_CACHE_MB", cache_mb)
+    get_settings.cache_clear()
+    result = CliRunner().invoke(app, [str(SAMPLES), "--collection", "all", "--warm", *args])
+    assert result.exit_code == 2 and expected in result.output, result.output

@@ -13,7 +13,6 @@ from ingest.files import clear_scratch, scratch
 from rag.errors import BackendUnavailable, RagError
 from service.container import Services
 from service.auth import GateKeeper
-from service.deps import client_of
 from service.limits import BodyLimit
 from service.origin import SameOrigin
 from service.server import RequestHead
@@ -81,7 +80,7 @@ def create_app(services: Services, warm_up: bool = False) -> FastAPI:
     def metrics(request: Request) -> Response:
         from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-        services.gate.admin(request.headers.get("authorization"), client_of(request))
+        services.gate.admin(request.state.caller)
         return Response(generate_latest(services.metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     _add_error_handlers(app)

@@ -11,9 +11,14 @@ from rag.tenants import DEFAULT
 
 log = logging.getLogger(__name__)
 CHAT_PATHS = ("/chat", "/v1/chat/completions")
-# Everything that reads or writes documents. /health answers everyone (less without a key), /metrics checks
-# for an admin key itself, the docs pages and the schema are public.
-GUARDED = ("/documents", "/jobs", "/collections", "/chat", "/v1/")
+# Every path needs a caller but these: the page and its assets, the API's docs and schema, and /health (which
+# tells a caller without a key less). A route added at a new path is guarded without anyone remembering to.
+PUBLIC = frozenset({"/", "/health", "/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"})
+PUBLIC_UNDER = ("/web/", "/static-offline-docs/")
+
+
+def is_public(path: str) -> bool:
+    return path in PUBLIC or path.startswith(PUBLIC_UNDER)
 
 
 @dataclass
@@ -88,9 +93,9 @@ class Gate:
                 self._warned = time.monotonic()
             return True
 
-    def admin(self, authorization: str | None, client: str) -> None:
+    @staticmethod
+    def admin(caller: Caller) -> None:
         """Every tenant's figures (/metrics): anyone with auth off, an admin key with it on."""
-        caller = self.admit(authorization, client, "/metrics")
         if caller.key is not None and not caller.key.admin:
             raise Forbidden("only an admin key (`rag keys create TENANT --admin`) may read every tenant's metrics")
 
@@ -114,7 +119,7 @@ class GateKeeper:
         self.gate = gate
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] != "http" or not scope["path"].startswith(GUARDED):
+        if scope["type"] != "http" or is_public(scope["path"]):
             return await self.app(scope, receive, send)
         from starlette.concurrency import run_in_threadpool
 

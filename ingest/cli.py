@@ -12,10 +12,10 @@ import typer
 from rich.console import Console
 from tqdm import tqdm
 
-from ingest.files import collect_files, sha256_file, source_names
+from ingest.files import collect_files, source_names
 from ingest.pipeline import Ingestor
 from ingest.report import Summary
-from rag.errors import RagError
+from rag.errors import FileTooLarge, QuotaExceeded, RagError
 from rag.lock import store_lock
 from rag.settings import get_settings
 
@@ -53,7 +53,8 @@ def ingest(
     try:
         from rag.tenants import check_tenant, collection_key
 
-        collection = collection_key(check_tenant(tenant), collection or settings.collection)
+        tenant, name = check_tenant(tenant), collection or settings.collection
+        collection = collection_key(tenant, name)
         if unless_exists:
             from rag.catalog import open_catalog
 
@@ -65,7 +66,7 @@ def ingest(
         if enqueue:
             if warm:
                 raise RagError("--warm reads what is ingested here: run it without --enqueue once the jobs are done")
-            return _enqueue(settings, files, names, collection, as_json)
+            return _enqueue(settings, files, names, tenant, name, as_json)
         summary = _ingest_here(settings, files, skipped, names, collection, workers, prune)
         if warm and not summary.interrupted:
             _warm(settings, collection)
@@ -115,24 +116,23 @@ def _warm(settings, collection: str) -> None:
               f"({states.size() / 2**20:,.0f} MB of kept readings in all)")
 
 
-def _enqueue(settings, files: list[Path], names: dict[Path, str], collection: str, as_json: bool) -> None:
+def _enqueue(settings, files: list[Path], names: dict[Path, str], tenant: str, collection: str,
+             as_json: bool) -> None:
     """Each file's bytes into the catalog and one job per file into the queue."""
+    from ingest.library import Library
     from ingest.queue import open_queue
     from ingest.worker import Jobs
-    from rag.catalog import document_id, open_catalog
+    from rag.catalog import open_catalog
 
     catalog = open_catalog(settings)
     jobs = Jobs(settings, catalog, open_queue(settings))
+    library = Library(settings, catalog, jobs, None, None).for_tenant(tenant)
     queued = []
     for path in files:
-        if path.stat().st_size > settings.max_file_bytes:
-            err.print(f"  [red]too large[/red] {path}: over the {settings.max_file_mb:g} MB limit (RAG_MAX_FILE_MB)")
-            continue
-        name = names[path]
-        doc_id = document_id(collection, name)
-        catalog.put_upload(doc_id, collection, name, path.name, sha256_file(path), path.read_bytes())
-        job_id = jobs.submit(collection, [{"name": path.name, "source": name, "document_id": doc_id}])
-        queued.append({"job_id": job_id, "source": name, "document_id": doc_id})
+        try:
+            queued.append(library.enqueue_file(path, names[path], collection))
+        except (FileTooLarge, QuotaExceeded) as e:
+            err.print(f"  [red]not queued[/red] {e}")
     if as_json:
         print(json.dumps({"collection": collection, "queued": queued}))
     else:

@@ -87,12 +87,12 @@ def ask(
         answer = _ask_running_service(settings.service_url, settings.api_key, question, collection, top_k, style)
         if answer is None:
             with store_lock(settings, "rag ask"):
+                from rag.tenants import DEFAULT
                 from service.container import build_services
 
                 services = build_services(settings)
-                answer = services.answers.ask(
-                    [{"role": "user", "content": question}], services.collection(collection), top_k, style=style
-                ).to_dict()
+                key = services.library.for_tenant(DEFAULT).collection(collection)  # no keys without a service
+                answer = services.answers.ask([{"role": "user", "content": question}], key, top_k, style=style).to_dict()
     except StoreBusy as e:
         fail(f"{e}; if it is a service, set RAG_SERVICE_URL to its address (now {settings.service_url})")
     except RagError as e:

@@ -2,6 +2,8 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
+from ingest.library import TenantLibrary
+from service.answering import Answering
 from service.auth import Caller
 from service.container import Services
 
@@ -23,3 +25,19 @@ def get_caller(request: Request) -> Caller:
 
 
 CallerDep = Annotated[Caller, Depends(get_caller)]
+
+
+def get_library(request: Request) -> TenantLibrary:
+    """The caller's library: every collection, document and job it reaches is its tenant's."""
+    return request.app.state.services.library.for_tenant(request.state.caller.tenant)
+
+
+LibraryDep = Annotated[TenantLibrary, Depends(get_library)]
+
+
+def get_answering(request: Request, library: LibraryDep) -> Answering:
+    services = request.app.state.services
+    return Answering(services.answers, library, services.metrics)
+
+
+AnsweringDep = Annotated[Answering, Depends(get_answering)]

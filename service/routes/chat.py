@@ -4,7 +4,7 @@ import json
 from fastapi import APIRouter
 
 from rag.errors import RagError
-from service.deps import CallerDep, ServicesDep
+from service.deps import AnsweringDep
 from service.schemas import STREAM, ChatRequest, ChatResponse, errors
 from service.streaming import ClosingStreamingResponse
 
@@ -12,15 +12,15 @@ router = APIRouter(responses=errors(), tags=["chat"])
 
 
 @router.post("/chat", response_model=ChatResponse, responses={**errors(404), **STREAM})
-def chat(services: ServicesDep, caller: CallerDep, request: ChatRequest):
+def chat(answering: AnsweringDep, request: ChatRequest):
     """Answer from the documents, with citations; `refused` is true when they do not contain the answer.
 
     With `stream: true` the answer comes as server-sent events: one `sources` event with the passages the
     model reads (`{"sources": [{number, document_id, name, page, headings, excerpt}]}`), `token` events
     with `{"text"}` (joined, exactly the final `answer`), then one `done` event with the full response.
     """
-    events = services.chat(request.as_messages(), request.collection, caller.tenant, request.top_k,
-                           request.document_ids, request.style, request.cache)
+    events = answering.chat(request.as_messages(), request.collection, request.top_k, request.document_ids,
+                            request.style, request.cache)
     first = next(events)  # errors before the first event (an unknown collection, a busy model) get their status
     if request.stream:
 

@@ -1,7 +1,7 @@
 from fastapi import APIRouter, status
 from pydantic import BaseModel
 
-from service.deps import CallerDep, ServicesDep
+from service.deps import LibraryDep
 from service.schemas import Text, errors
 
 router = APIRouter(responses=errors(), tags=["collections"])
@@ -17,19 +17,19 @@ class CollectionOut(BaseModel):
 
 
 @router.get("/collections", response_model=list[CollectionOut])
-def list_collections(services: ServicesDep, caller: CallerDep):
+def list_collections(library: LibraryDep):
     """Your collections, with how many documents each holds."""
-    return services.collections(caller.tenant)
+    return library.collections()
 
 
 @router.post("/collections", status_code=status.HTTP_201_CREATED, response_model=CollectionOut,
              responses=errors(409))
-def create_collection(services: ServicesDep, caller: CallerDep, body: CollectionIn):
+def create_collection(library: LibraryDep, body: CollectionIn):
     """A new, empty collection (409 if it exists). Uploads, chat and documents name it with `collection`."""
-    return services.create_collection(body.name, caller.tenant)
+    return library.create_collection(body.name)
 
 
 @router.delete("/collections/{name}", status_code=status.HTTP_204_NO_CONTENT, responses=errors(404))
-def delete_collection(services: ServicesDep, caller: CallerDep, name: str) -> None:
+def delete_collection(library: LibraryDep, name: str) -> None:
     """The collection and all its documents (the default collection is emptied and stays)."""
-    services.delete_collection(name, caller.tenant)
+    library.delete_collection(name)

@@ -4,7 +4,7 @@ from fastapi import APIRouter, Form, UploadFile, status
 from fastapi.concurrency import run_in_threadpool
 
 from rag.tenants import collection_name
-from service.deps import CallerDep, ServicesDep
+from service.deps import LibraryDep
 from service.schemas import DocumentOut, JobOut, UploadResponse, errors
 
 router = APIRouter(responses=errors(), tags=["documents"])
@@ -16,36 +16,36 @@ def _out(doc) -> DocumentOut:
 
 @router.post("/documents", status_code=status.HTTP_202_ACCEPTED, response_model=UploadResponse,
              responses=errors(404, 415, 507))
-async def upload(services: ServicesDep, caller: CallerDep, files: list[UploadFile],
+async def upload(library: LibraryDep, files: list[UploadFile],
                  collection: str | None = Form(None)):
     """Upload one or more files (PDF, text, Markdown, HTML, DOCX); they are ingested in the background.
 
     Poll `GET /jobs/{job_id}` for progress. Re-uploading a file with the same name replaces it.
     """
-    job_id, collection, stored = await run_in_threadpool(services.upload, [(f.filename, f.file) for f in files],
-                                                         collection, caller.tenant)
+    job_id, collection, stored = await run_in_threadpool(library.upload, [(f.filename, f.file) for f in files],
+                                                         collection)
     return UploadResponse(job_id=job_id, collection=collection,
                           documents=[{"document_id": s["document_id"], "name": s["name"]} for s in stored])
 
 
 @router.get("/jobs/{job_id}", response_model=JobOut, responses=errors(404))
-def get_job(services: ServicesDep, caller: CallerDep, job_id: str):
+def get_job(library: LibraryDep, job_id: str):
     """Progress of an ingest job: status (queued, running, done, failed) and each file's outcome."""
-    return services.job(job_id, caller.tenant)
+    return library.job(job_id)
 
 
 @router.get("/documents", response_model=list[DocumentOut], responses=errors(404))
-def list_documents(services: ServicesDep, caller: CallerDep, collection: str | None = None, status: str | None = None):
+def list_documents(library: LibraryDep, collection: str | None = None, status: str | None = None):
     """Your documents, optionally of one collection or status (ingested, failed, duplicate, pending)."""
-    return [_out(d) for d in services.documents(caller.tenant, collection, status)]
+    return [_out(d) for d in library.documents(collection, status)]
 
 
 @router.get("/documents/{document_id}", response_model=DocumentOut, responses=errors(404))
-def get_document(services: ServicesDep, caller: CallerDep, document_id: str):
-    return _out(services.document(document_id, caller.tenant))
+def get_document(library: LibraryDep, document_id: str):
+    return _out(library.document(document_id))
 
 
 @router.delete("/documents/{document_id}", status_code=status.HTTP_204_NO_CONTENT, responses=errors(404))
-def delete_document(services: ServicesDep, caller: CallerDep, document_id: str) -> None:
+def delete_document(library: LibraryDep, document_id: str) -> None:
     """Remove a document and its chunks from both indexes."""
-    services.delete_document(document_id, caller.tenant)
+    library.delete_document(document_id)

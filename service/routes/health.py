@@ -34,7 +34,7 @@ def health(services: ServicesDep, request: Request):
     caller, keys = None, [services.settings.collection]  # without a caller, the store is still probed
     try:
         caller = services.gate.caller(request.headers.get("authorization"), client_of(request))
-        keys = services.collection_keys(caller.tenant) if caller else keys
+        keys = services.library.for_tenant(caller.tenant).collection_keys() if caller else keys
         checks["documents"] = sum(len(services.catalog.list(key, "ingested")) for key in keys)
         checks["queue_depth"] = services.jobs.depth()
         checks["catalog"] = "ok"

@@ -7,7 +7,7 @@ import json
 from fastapi import APIRouter
 
 from rag.errors import RagError
-from service.deps import CallerDep, ServicesDep
+from service.deps import AnsweringDep, CallerDep, LibraryDep, ServicesDep
 from service.schemas import STREAM, OpenAIErrorOut, errors
 from service.streaming import ClosingStreamingResponse
 from service.openai_api import (
@@ -18,24 +18,24 @@ from service.openai_api import (
 router = APIRouter(prefix="/v1", tags=["openai"], responses=errors(404, shape=OpenAIErrorOut))
 
 
-def _names(services, tenant: str) -> list[str]:
-    return [c["name"] for c in services.collections(tenant)]
+def _names(library) -> list[str]:
+    return [c["name"] for c in library.collections()]
 
 
 @router.get("/models")
-def list_models(services: ServicesDep, caller: CallerDep) -> dict:
+def list_models(services: ServicesDep, library: LibraryDep) -> dict:
     """`rag` (the default collection), `rag:NAME` for each of your collections, and the embedding model."""
-    return models(services.settings.collection, _names(services, caller.tenant))
+    return models(services.settings.collection, _names(library))
 
 
 @router.post("/chat/completions", responses=STREAM)
-def chat_completions(services: ServicesDep, caller: CallerDep, request: ChatCompletionRequest):
+def chat_completions(services: ServicesDep, answering: AnsweringDep, request: ChatCompletionRequest):
     """OpenAI's chat completions, answered from the collection the model names. Extra fields in the
     response (and in the last stream chunk): `citations`, `answered_by` (local, large or cache),
     `answered_by_reason`, `answered_by_detail`, `refused`; the first stream chunk carries `sources`."""
-    collection = collection_of(request.model, services.settings.collection, _names(services, caller.tenant))
+    collection = collection_of(request.model, services.settings.collection, _names(answering.library))
     messages = request.as_messages()
-    events = services.chat(messages, collection, caller.tenant)
+    events = answering.chat(messages, collection)
     completion = Completion(request.model)
     count = services.embedder.count_tokens
     prompt_tokens = sum(count(m["content"]) for m in messages)

@@ -386,7 +386,7 @@ def test_health_is_degraded_while_one_answer_holds_the_model_too_long(settings, 
 def test_a_full_or_read_only_disk_is_a_clear_error_and_stores_nothing(client, settings, monkeypatch, code):
     import errno
 
-    from service import uploads
+    from ingest import uploads
 
     real = uploads._copy_limited
     calls = []

@@ -145,3 +145,18 @@ def test_sigterm_stops_cleanly_and_reports_interruption(env):
     summary = json.loads(out)
     assert summary["interrupted"] and 0 < summary["ingested"] < 40
     assert "run the same command to resume" in err
+
+
+def test_enqueued_files_go_to_the_tenants_collection_within_its_quota(env, monkeypatch):
+    from rag.settings import get_settings
+    from rag.tenants import collection_key
+
+    monkeypatch.setenv("RAG_TENANT_MAX_DOCUMENTS", "2")
+    get_settings.cache_clear()
+    result = CliRunner().invoke(app, [str(SAMPLES), "--enqueue", "--tenant", "acme", "--collection", "hr", "--json"])
+    assert result.exit_code == 0, result.output
+    assert len(json.loads(result.stdout)["queued"]) == 2
+    assert result.output.count("not queued") == 3 and "RAG_TENANT_MAX_DOCUMENTS" in result.output
+    pending = catalog_of(env).list()
+    assert len(pending) == 2 and {d.status for d in pending} == {"pending"}
+    assert {d.collection for d in pending} == {collection_key("acme", "hr")}

@@ -217,8 +217,9 @@ def test_concurrent_uploads_never_pass_the_quota(settings, embedder, fake_llm):
             codes = list(pool.map(send, [f"small-{i}.txt" for i in range(20)], [100] * 20))
         assert codes.count(202) == 10 and codes.count(413) == 10, codes
         assert services.catalog.usage("acme")[0] == 10
-        for doc in services.documents("acme"):
-            services.delete_document(doc.id, "acme")
+        acme = services.library.for_tenant("acme")
+        for doc in acme.documents():
+            acme.delete_document(doc.id)
         with ThreadPoolExecutor(8) as pool:
             codes = list(pool.map(send, [f"big-{i}.txt" for i in range(8)], [200_000] * 8))
         assert codes.count(202) == 5 and codes.count(413) == 3, codes

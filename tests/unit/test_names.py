@@ -5,7 +5,7 @@ import pytest
 from rag.chunks import check_collection
 from rag.errors import RagError
 from rag.tenants import check_key, check_tenant, collection_key
-from service.uploads import MAX_NAME_BYTES, safe_name
+from ingest.uploads import MAX_NAME_BYTES, safe_name
 
 
 @pytest.mark.timeout(5)

@@ -32,7 +32,7 @@ from evals.grounded import groundedness  # noqa: E402
 from evals.metrics import answer_in, f1  # noqa: E402
 from evals.runner import COLLECTION, eval_settings, open_pipeline, strip_citations  # noqa: E402
 from rag.answer import NOT_FOUND, answer_style, build_prompt, by_document, cite, context_size  # noqa: E402
-from rag.answer.citations import MARKER, sentences  # noqa: E402
+from rag.text import MARKER, sentences  # noqa: E402
 from rag.answer.prompt import SYSTEM, SYSTEM_LONG, build_sources  # noqa: E402
 from rag.answer.refusal import RefusalPolicy, is_refusal  # noqa: E402
 from rag.answer.verify import JUDGE, Verifier, judge_prompt  # noqa: E402

@@ -12,7 +12,7 @@ Neither needs a model or an English word list; both miss a wrong span copied fro
 import re
 from dataclasses import dataclass
 
-from rag.answer.citations import MARKER, sentences
+from rag.text import MARKER, sentences
 from rag.answer.grounding import check
 from rag.chunks import Chunk
 

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 
 from rag.chunks import Chunk
+from rag.text import sentences
 
 RANK_WEIGHT = 0.05  # a sentence of the first passage outranks one of the fifth as ~0.04 of cosine does
 
@@ -23,9 +24,6 @@ def _title(chunk: Chunk) -> str:
 def pack(question_vector, chunks: list[Chunk], budget: int, embedder, keep_first: bool = True) -> list[Chunk]:
     """The chunks, best first, each cut down to its chosen sentences (in their order, a gap marked "…");
     those with none chosen are left out. The first chunk is kept whole when `keep_first`."""
-    # Imported here: rag.answer imports this module's caller.
-    from rag.answer.citations import sentences
-
     items = [(n, s) for n, c in enumerate(chunks) for s in (sentences(c.text) or [c.text.strip()])]
     if not items:
         return chunks

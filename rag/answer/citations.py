@@ -1,13 +1,11 @@
 """Which sources an answer drew on, and the sentence of each that supports it."""
 
-import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from rag.answer.grounding import check, holds
 from rag.chunks import Chunk
-
-MARKER = re.compile(r"\[(\d+)\]")
-_WORD = re.compile(r"\w+")
+from rag.text import MARKER, sentences, words
 
 
 @dataclass
@@ -19,20 +17,6 @@ class Citation:
     page: int | None
     headings: str
     excerpt: str
-
-
-def sentences(text: str) -> list[str]:
-    """The passage's sentences (Wikimedia's sentencex: abbreviations, numbers, decimals and many scripts'
-    terminators), with a PDF's line breaks inside a paragraph joined (and words hyphenated across them)."""
-    from sentencex import segment
-
-    text = re.sub(r"(\w)-\n(?=[a-z])", r"\1", text)
-    text = re.sub(r"[ \t]*(?<!\n)\n(?!\n)[ \t]*", " ", text)
-    return [" ".join(s.split()) for part in re.split(r"\n{2,}", text) for s in segment("en", part) if s.strip()]
-
-
-def words(text: str) -> set[str]:
-    return set(_WORD.findall(text.lower()))
 
 
 def supporting_excerpt(answer: str, passage: Chunk, limit: int = 300) -> str:
@@ -79,9 +63,6 @@ def cite(answer: str, passages: list[Chunk]) -> list[Citation]:
 
 def _holding(answer: str, passages: list[Chunk], numbers: list[int]) -> list[int]:
     """Numbers of further passages that hold the answer's figures and names the cited ones lack."""
-    # Imported here: grounding reads this module's markers.
-    from rag.answer.grounding import check, holds
-
     missing = check(answer, [passages[n - 1] for n in numbers]).unsupported if numbers else []
     more: list[int] = []
     for fact in missing:

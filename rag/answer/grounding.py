@@ -13,12 +13,11 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from rag.answer.citations import MARKER
 from rag.chunks import Chunk
+from rag.text import MARKER, WORD
 
 _FIGURE = re.compile(r"\d+(?:[.,]\d+)*")
 _NAME = re.compile(r"\b[^\W\d_][\w'’-]*", re.UNICODE)
-_WORD = re.compile(r"\w+", re.UNICODE)
 _LIST_ITEM = re.compile(r"^\s*(?:[-*•]\s*)?\d{1,2}[.)]\s+", re.MULTILINE)
 
 
@@ -57,7 +56,7 @@ def holds(passage: Chunk, fact: str) -> bool:
     shown = _FIGURE.sub(lambda m: _figure(m.group()), _as_shown(passage))
     if _FIGURE.fullmatch(fact):
         return fact in set(_FIGURE.findall(shown))
-    return set(_WORD.findall(fact.lower())) <= set(_WORD.findall(shown.lower()))
+    return set(WORD.findall(fact.lower())) <= set(WORD.findall(shown.lower()))
 
 
 def check(answer: str, passages: list[Chunk], question: str = "") -> Grounding:
@@ -66,15 +65,15 @@ def check(answer: str, passages: list[Chunk], question: str = "") -> Grounding:
     answer = _FIGURE.sub(lambda m: _figure(m.group()), answer)
     source = _FIGURE.sub(lambda m: _figure(m.group()), " ".join(map(_as_shown, passages)) + " " + question)
     lowered = source.lower()
-    known_words = set(_WORD.findall(lowered))
+    known_words = set(WORD.findall(lowered))
     known_figures = set(_FIGURE.findall(source))
     unsupported = [f for f in dict.fromkeys(_FIGURE.findall(answer)) if f not in known_figures]
     for name in dict.fromkeys(m.group() for m in _NAME.finditer(answer)
                               if m.group()[0].isupper() and not _starts_sentence(answer, m.start())):
-        parts = _WORD.findall(name.lower())
+        parts = WORD.findall(name.lower())
         if parts and not all(p in known_words for p in parts):
             unsupported.append(name)
-    said = [w for w in _WORD.findall(answer.lower()) if len(w) >= 3 or w.isdigit()]
+    said = [w for w in WORD.findall(answer.lower()) if len(w) >= 3 or w.isdigit()]
     # A word or two ("Yes", "No", a date) is not extractive text whose share of source words means anything.
     support = sum(w in known_words for w in said) / len(said) if len(said) >= 3 else 1.0
     return Grounding(unsupported, support)

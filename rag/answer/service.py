@@ -19,7 +19,7 @@ from rag.answer.citations import Citation
 from rag.answer.escalation import LargeModel
 from rag.answer.prompt import FILLER, NOT_FOUND, SOURCES, build_prompt
 from rag.answer.refusal import REFUSAL, RefusalPolicy
-from rag.answer.sentences import spans
+from rag.text import spans
 from rag.answer.checks import Check, Out
 from rag.answer.steps import Answer, By, Plan, Reason, Reply, lap
 from rag.answer.turns import Turns

@@ -10,7 +10,7 @@ A backend that cannot read its probabilities gets the check on the answer's own 
 from dataclasses import dataclass
 
 from rag.answer import grounding
-from rag.answer.citations import MARKER
+from rag.text import MARKER
 from rag.answer.prompt import build_sources
 from rag.chunks import Chunk
 from rag.errors import ContextTooLong

@@ -6,7 +6,7 @@ import pytest
 from rag.answer import REFUSAL, AnswerService
 from rag.answer.cache import AnswerCache
 from rag.answer.escalation import LargeModel
-from rag.answer.sentences import spans
+from rag.text import spans
 from rag.answer.verify import judge_prompt
 from rag.catalog import open_catalog
 from rag.errors import BackendUnavailable

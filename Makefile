@@ -1,4 +1,4 @@
-.PHONY: run setup test test-all bench
+.PHONY: run setup test test-fast test-all bench
 
 # Set up, ingest the sample documents in data/samples into the `samples` collection (once: never into
 # yours, and not again once it exists), and serve the API on http://127.0.0.1:8000
@@ -15,6 +15,13 @@ test:
 	scripts/setup.sh smollm2-135m
 	scripts/chromium.sh
 	.venv/bin/python -m pytest -m "not slow"
+
+# Under a minute, nothing but the project's own code: the unit tests and the seams' contract tests on their fakes
+# (memory store, fake LLM). `make test` (and CI) still run everything.
+test-fast:
+	.venv/bin/python -m pytest -q tests/unit
+	.venv/bin/python -m pytest -q tests/integration/test_store_contract.py tests/integration/test_llm_contract.py \
+		-k "memory or fake"
 
 test-all:
 	scripts/setup.sh

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
+from rich.markup import escape
 from rich.console import Console
 from rich.table import Table
 
@@ -23,7 +24,7 @@ err = Console(stderr=True, soft_wrap=True)
 
 
 def fail(message: str, code: int = 2):
-    err.print(f"[red]error:[/red] {message}")
+    err.print(f"[red]error:[/red] {escape(message)}")  # a reason may hold [brackets] of its own
     raise typer.Exit(code)
 
 
@@ -200,6 +201,9 @@ def eval_command(
                                                 "database to measure its word search (default: SQLite in it).")] = None,
 ) -> None:
     """Measure retrieval and answer quality and latency on labeled data, in a throw-away store."""
+    if _eval_extra_missing():
+        fail("rag eval needs its extra, which the service does not: pip install 'smallrag[eval]' (in a checkout: "
+             ".venv/bin/python -m pip install -e '.[eval]')")
     from evals.cli import run_eval
 
     try:
@@ -227,6 +231,15 @@ def eval_command(
         done = results[-1]
         fail(f"interrupted: the figures for {done.config.get('model') or 'retrieval'} cover the first "
              f"{len(done.rows)} of its {done.planned} questions", 130)
+
+
+def _eval_extra_missing() -> bool:
+    import importlib.util
+
+    try:
+        return importlib.util.find_spec("matplotlib") is None
+    except ValueError:  # in sys.modules as None: taken away
+        return True
 
 
 def main() -> None:

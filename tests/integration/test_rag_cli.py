@@ -122,6 +122,14 @@ def test_eval_end_to_end_on_a_tiny_dataset(env):
     assert any("doc_recall" in line and "1.000" in line for line in logged.stdout.splitlines())  # 80 columns
 
 
+def test_eval_without_its_extra_says_how_to_get_it(env, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # as installed without the eval extra
+    result = CliRunner().invoke(app, ["eval", str(tiny_dataset(env)), "--retrieval-only"])
+    assert result.exit_code == 2 and "smallrag[eval]" in result.output
+
+
 def test_eval_interrupted_reports_the_questions_done(env, monkeypatch):
     from rag.llm import FakeLLM
 

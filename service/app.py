@@ -6,7 +6,6 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI, Request
 from fastapi_offline import FastAPIOffline
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import Response
 from starlette.exceptions import HTTPException
 
 from ingest.files import clear_scratch, scratch
@@ -45,7 +44,7 @@ def warm_up_answers(answers) -> None:
         )
 
 
-def create_app(services: Services, warm_up: bool = False) -> FastAPI:
+def _lifespan(services: Services, warm_up: bool):
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         if removed := clear_scratch(services.settings):
@@ -64,25 +63,21 @@ def create_app(services: Services, warm_up: bool = False) -> FastAPI:
         yield
         services.jobs.stop()
 
+    return lifespan
+
+
+def create_app(services: Services, warm_up: bool = False) -> FastAPI:
     app = FastAPIOffline(  # the docs pages' Swagger and ReDoc assets served from here: no CDN, works offline
         title="smallrag",
         description="Ask questions about your documents; answers come from a small local model, with citations.",
         version="0.1.0",
-        lifespan=lifespan,
+        lifespan=_lifespan(services, warm_up),
     )
     app.state.services = services
     for module in (documents, collections, chat, health, v1, web):
         app.include_router(module.router)
     app.mount("/web", web.assets, name="web")
     _add_middleware(app, services)
-
-    @app.get("/metrics", tags=["health"], include_in_schema=False)
-    def metrics(request: Request) -> Response:
-        from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-
-        services.gate.admin(request.state.caller)
-        return Response(generate_latest(services.metrics.registry), media_type=CONTENT_TYPE_LATEST)
-
     _add_error_handlers(app)
     return app
 

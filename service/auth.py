@@ -6,7 +6,7 @@ import time
 from dataclasses import dataclass
 
 from rag.catalog.keys import ApiKey
-from rag.errors import Forbidden, TooManyRequests, Unauthorized
+from service.errors import Forbidden, TooManyRequests, Unauthorized, rag_error_response
 from rag.tenants import DEFAULT
 
 log = logging.getLogger(__name__)
@@ -124,7 +124,6 @@ class GateKeeper:
         from starlette.concurrency import run_in_threadpool
 
         from rag.errors import RagError
-        from service.errors import rag_error_response
 
         headers = dict(scope["headers"])
         authorization = headers.get(b"authorization", b"").decode("latin-1") or None

@@ -1,9 +1,50 @@
-"""The one table from errors to responses: ours are {error, detail}; under /v1, OpenAI's shape."""
+"""The one table from errors to responses: status codes and headers for every error, as a response and as a
+streamed error event; ours are {error, detail}, under /v1 OpenAI's shape. The errors only the edge raises
+(who may call) live here too."""
 
 from fastapi.responses import JSONResponse
 
-from rag.errors import RagError
+from rag.errors import (
+    BackendUnavailable, Conflict, DocumentNotFound, FileTooLarge, QuotaExceeded, RagError, RateLimited, ServiceBusy,
+    StorageFull, StoreBusy, UnsupportedFile,
+)
 from service.openai_api import error_body
+
+
+class Unauthorized(RagError):
+    """No API key, or not a valid one, where auth is on."""
+
+
+class Forbidden(RagError):
+    """A valid key that may not do this (e.g. a tenant's key reading every tenant's metrics)."""
+
+
+class TooManyRequests(RagError):
+    """This key (or client) sent more requests than RAG_RATE_LIMIT allows: wait `retry_after` seconds."""
+
+
+# Looked up along the error's classes, most specific first: an error not named takes its parent's status.
+STATUS: dict[type[RagError], int] = {
+    RagError: 400, Unauthorized: 401, Forbidden: 403, DocumentNotFound: 404, Conflict: 409,
+    FileTooLarge: 413, QuotaExceeded: 413, UnsupportedFile: 415, TooManyRequests: 429, RateLimited: 429,
+    BackendUnavailable: 503, ServiceBusy: 503, StoreBusy: 503, StorageFull: 507,
+}
+HEADERS: dict[type[RagError], dict[str, str]] = {Unauthorized: {"WWW-Authenticate": "Bearer"}}
+
+
+def status_of(exc: RagError) -> int:
+    return next(STATUS[c] for c in type(exc).__mro__ if c in STATUS)
+
+
+def _headers_of(exc: RagError) -> dict[str, str] | None:
+    headers = next((dict(HEADERS[c]) for c in type(exc).__mro__ if c in HEADERS), {})
+    if exc.retry_after:
+        headers["Retry-After"] = str(max(1, round(exc.retry_after)))
+    return headers or None
+
+
+def _name_of(exc: RagError) -> str:
+    return getattr(exc, "code", type(exc).__name__)
 
 
 def error_response(path: str, status: int, name: str, detail, headers: dict | None = None) -> JSONResponse:
@@ -16,7 +57,11 @@ def error_response(path: str, status: int, name: str, detail, headers: dict | No
 
 
 def rag_error_response(path: str, exc: RagError) -> JSONResponse:
-    headers = dict(getattr(exc, "headers", None) or {})
-    if after := getattr(exc, "retry_after", None):
-        headers["Retry-After"] = str(max(1, round(after)))
-    return error_response(path, exc.status_code, getattr(exc, "code", type(exc).__name__), str(exc), headers or None)
+    return error_response(path, status_of(exc), _name_of(exc), str(exc), _headers_of(exc))
+
+
+def stream_error(path: str, exc: RagError) -> dict:
+    """The body of an error event in a stream already under way (its status was sent with the first byte)."""
+    if path.startswith("/v1/"):
+        return error_body(status_of(exc), str(exc), _name_of(exc))
+    return {"error": _name_of(exc), "detail": str(exc)}

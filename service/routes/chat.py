@@ -5,6 +5,7 @@ from fastapi import APIRouter
 
 from rag.errors import RagError
 from service.deps import AnsweringDep
+from service.errors import stream_error
 from service.schemas import STREAM, ChatRequest, ChatResponse, errors
 from service.streaming import ClosingStreamingResponse
 
@@ -30,7 +31,7 @@ def chat(answering: AnsweringDep, request: ChatRequest):
                     kind = event.pop("type")
                     yield f"event: {kind}\ndata: {json.dumps(event)}\n\n"
             except RagError as e:  # after the first byte the status is sent: report in the stream
-                yield f"event: error\ndata: {json.dumps({'error': type(e).__name__, 'detail': str(e)})}\n\n"
+                yield f"event: error\ndata: {json.dumps(stream_error('/chat', e))}\n\n"
 
         return ClosingStreamingResponse(events, sse())
     *_, done = itertools.chain([first], events)

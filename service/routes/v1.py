@@ -8,10 +8,11 @@ from fastapi import APIRouter
 
 from rag.errors import RagError
 from service.deps import AnsweringDep, CallerDep, LibraryDep, ServicesDep
+from service.errors import stream_error
 from service.schemas import STREAM, OpenAIErrorOut, errors
 from service.streaming import ClosingStreamingResponse
 from service.openai_api import (
-    EMBEDDING_MODEL, ChatCompletionRequest, Completion, EmbeddingRequest, ModelNotFound, collection_of, error_body,
+    EMBEDDING_MODEL, ChatCompletionRequest, Completion, EmbeddingRequest, ModelNotFound, collection_of,
     extras, models,
 )
 
@@ -65,7 +66,7 @@ def chat_completions(services: ServicesDep, answering: AnsweringDep, request: Ch
                     if include_usage:
                         yield data(completion.usage_chunk(usage(event["answer"])))
         except RagError as e:  # after the first byte the status is sent: report in the stream
-            yield data(error_body(e.status_code, str(e), type(e).__name__))
+            yield data(stream_error("/v1/chat/completions", e))
         yield "data: [DONE]\n\n"
 
     return ClosingStreamingResponse(events, sse())

@@ -8,8 +8,7 @@ can be judged on all five dev sets offline (issue 25's table in docs/BENCHMARKS.
     .venv/bin/python benchmarks/heuristics.py sweep DIR     # refusal thresholds on the union of the sets
 
 `record` answers each question with the refusal thresholds off and keeps, per question: the model's
-P(NOT FOUND), the question's log-prob, its raw reply, whether the (dropped) name gate would have fired,
-whether the answer (or gold document) was in the context, F1 and groundedness. `--forced` answers again the
+P(NOT FOUND), the question's log-prob, its raw reply, whether the answer (or gold document) was in the context, F1 and groundedness. `--forced` answers again the
 short questions the model refused, with NOT FOUND barred from the start; `--style short --only-long` the
 questions the form rule makes long, as short answers. `table` and `sweep` replay the rules on those rows.
 """
@@ -31,10 +30,8 @@ def record(args) -> None:
     from evals.grounded import groundedness
     from evals.metrics import answer_in, f1
     from evals.runner import COLLECTION, eval_settings, open_pipeline, strip_citations
-    from rag.answer import AnswerService
+    from rag.answer import AnswerService, steps
     from rag.answer.citations import cite
-    from rag.answer.refusal import Hesitation
-    from rag.answer.types import Reply, Run
     from rag.llm import get_llm
     from rag.question import answer_style
     from rag.settings import get_settings
@@ -43,13 +40,9 @@ def record(args) -> None:
     out.mkdir(parents=True, exist_ok=True)
     for name in args.sets:
         dataset = load_dataset(name, None, workdir=Path(tempfile.gettempdir()))
-        settings = get_settings().model_copy(update={
-            "verify_threshold": 0.0,
-            "cache": False, "answer_style": "auto"})
+        settings = get_settings().model_copy(update={"verify_threshold": 0.0, "cache": False, "answer_style": "auto"})
         retriever, _ = open_pipeline(eval_settings(settings, dataset), dataset)
-        llm = get_llm(retriever.settings)
-        service = AnswerService(retriever, llm, retriever.settings)
-        raw = _keep_replies(service)
+        service = AnswerService(retriever, get_llm(retriever.settings), retriever.settings)
         path = out / f"{name}-{'forced' if args.forced else args.style}{'-long' if args.only_long else ''}.jsonl"
         done = {json.loads(line)["question"] for line in path.open()} if path.exists() else set()
         refused = {r["question"] for r in load(out).get(name, []) if r["style"] == "short" and not r["unanswerable"]
@@ -59,28 +52,20 @@ def record(args) -> None:
                 auto = answer_style(q.question)
                 if q.question in done or (args.only_long and auto != "long") or (args.forced and q.question not in refused):
                     continue
-                style = auto if args.style == "auto" else args.style
-                run = Run([{"role": "user", "content": q.question}], COLLECTION, None, None, style)
-                service._standalone(run)
-                service._retrieve(run)
-                gate = bool(retriever.unmentioned(q.question, run.passages)) if style == "long" else False
-                texts = [p.text for p in run.passages]
+                plan = steps.plan(q.question, service.settings, auto if args.style == "auto" else args.style)
+                context = steps.gather(retriever, plan, COLLECTION)
+                texts = [p.text for p in context.passages]
                 answer_hit = answer_in(texts, q.answers) if dataset.answer_kind == "short" and q.answers else None
-                doc_hit = bool(dataset.gold_in(q, [p.source for p in run.passages])) if q.documents else None
-                raw.clear()
+                doc_hit = bool(dataset.gold_in(q, [p.source for p in context.passages])) if q.documents else None
                 at = time.perf_counter()
-                if args.forced:  # what the model says when it may not start with NOT FOUND
-                    reply = Reply(_forced(service, run), False, "local", "", "", Hesitation())
-                    raw.clear()
-                else:
-                    reply = next(_drain(service._answer_locally(run)))
-                text = raw[0] if raw else reply.text
-                cited = [run.passages[c.number - 1] for c in cite(text, run.passages)] or run.passages
-                grounded = groundedness(text, cited, q.question, long=style == "long")
+                hesitation = steps.hesitate(service.refusal, plan, context)
+                text = _reply(service, plan, context, barred=args.forced)  # forced: may not start with NOT FOUND
+                cited = [context.passages[c.number - 1] for c in cite(text, context.passages)] or context.passages
+                grounded = groundedness(text, cited, q.question, long=plan.long)
                 row = {
                     "set": name, "question": q.question, "unanswerable": q.unanswerable, "auto": auto,
-                    "style": style, "answer_hit": answer_hit, "doc_hit": doc_hit, "best": round(run.best, 4),
-                    "gate": gate, "chance": reply.hesitation.chance, "likelihood": reply.hesitation.likelihood,
+                    "style": plan.style, "answer_hit": answer_hit, "doc_hit": doc_hit, "best": round(context.best, 4),
+                    "chance": hesitation.chance, "likelihood": hesitation.likelihood,
                     "text": text, "f1": f1(strip_citations(text), q.answers) if q.answers else None,
                     "facts": grounded.unsupported_facts, "sentences": grounded.sentences,
                     "unsupported_sentences": grounded.unsupported_sentences,
@@ -91,29 +76,14 @@ def record(args) -> None:
         print(f"{name}: {path}", file=sys.stderr)
 
 
-def _forced(service, run) -> str:
+def _reply(service, plan, context, barred: bool) -> str:
+    """The model's reply as written, before any refusal rule reads it."""
     from rag.answer.prompt import NOT_FOUND
     from rag.llm import without_loops
 
-    pieces = service.llm.stream(run.prompt, service.settings.max_answer_tokens, avoid_start=NOT_FOUND)
+    tokens = service.settings.long_answer_tokens if plan.long else service.settings.max_answer_tokens
+    pieces = service.llm.stream(context.prompt, tokens, avoid_start=NOT_FOUND if barred else None)
     return "".join(without_loops(pieces)).strip()
-
-
-def _keep_replies(service) -> list[str]:
-    """The model's replies as written, before the refusal rules turn one into the refusal text."""
-    raw: list[str] = []
-    refuses = service.refusal.refuses
-    service.refusal.refuses = lambda text, style: raw.append(text) or refuses(text, style)
-    return raw
-
-
-def _drain(gen):
-    """The Reply a step generator returns, its streamed events dropped."""
-    try:
-        while True:
-            next(gen)
-    except StopIteration as stop:
-        yield stop.value
 
 
 def load(folder: Path, style: str = "auto", only_long: bool = False) -> dict[str, list[dict]]:
@@ -138,7 +108,6 @@ def refused(row: dict, policy: dict) -> bool:
     threshold = policy["long"] if row["style"] == "long" else policy["short"]
     return bool(
         row["best"] < policy.get("min_relevance", 0.2)
-        or (policy.get("gate", False) and row["gate"])
         or (row["chance"] is not None and row["chance"] >= threshold)
         or (row["likelihood"] is not None and row["likelihood"] < policy["floor"])
         or model_refuses(row["text"], row["style"], policy.get("pattern", True))
@@ -197,8 +166,8 @@ def sweep(folder: Path) -> None:
                       + f" | {cells[0]['refusal_accuracy']} |")
 
 
-CURRENT = {"short": 0.3, "long": 0.8, "floor": -3.3, "gate": True, "pattern": True, "min_relevance": 0.2}  # before
-TODAY = {**CURRENT, "short": 2.0, "gate": False}
+CURRENT = {"short": 0.3, "long": 0.8, "floor": -3.3, "pattern": True, "min_relevance": 0.2}  # before
+TODAY = {**CURRENT, "short": 2.0}
 
 
 def with_style(rows: list[dict], short: list[dict], long_if) -> list[dict]:
@@ -225,8 +194,6 @@ def rules(folder: Path) -> list[tuple]:
          form(lambda q: answer_style(q) == "long")),
     ]
     out += [(label, {**TODAY, **on}, {**TODAY, **off}, same) for label, on, off in [
-        ("name gate: refuse a long answer when a capitalised word of the question is in no source (dropped)",
-         {"gate": True}, {}),
         ("refusal text pattern besides NOT FOUND", {}, {"pattern": False}),
         ("question log-prob floor -3.3", {}, {"floor": float("-inf")}),
         ("P(NOT FOUND) >= 0.3 refuses a short answer (before; off today)", {"short": 0.3}, {}),

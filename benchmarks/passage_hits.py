@@ -14,7 +14,7 @@ from pathlib import Path
 
 from evals.datasets import load_dataset, sample
 from evals.runner import COLLECTION, eval_settings, open_pipeline
-from rag.answer import answer_style, context_size
+from rag.answer import steps
 from rag.settings import Settings
 
 SETS = ["squad", "hotpotqa", "cmu", "docugami", "aragog"]
@@ -27,10 +27,8 @@ def contexts(name: str, limit: int | None) -> tuple[list[list[str]], int]:
     retriever, _ = open_pipeline(eval_settings(settings, dataset), dataset)
     out = []
     for q in sample(dataset.questions, limit):
-        style = answer_style(q.question, settings.answer_style)
-        k, budget = context_size(settings, style)
-        got = retriever.retrieve(q.question, COLLECTION, k, budget=budget, named=style == "long")
-        out.append([p.text for p in got.passages])
+        context = steps.gather(retriever, steps.plan(q.question, retriever.settings), COLLECTION)
+        out.append([p.text for p in context.passages])
     return out, retriever.lexical.count(COLLECTION)
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 from evals.datasets import Dataset
 from evals.grounded import groundedness
 from evals.metrics import answer_in, auc, exact_match, f1, first_hit_rank, mean, percentile
-from rag.answer import AnswerService, answer_style, by_document, context_size
+from rag.answer import AnswerService, steps
 from rag.retrieval import Retriever
 
 COLLECTION = "eval"
@@ -150,13 +150,11 @@ def score(dataset: Dataset, q, retriever: Retriever, answers: AnswerService | No
         passages = answer.passages
         row = Row(q.question, q.unanswerable, answer.style, answer_s=time.perf_counter() - started)
         row.retrieval_s = answer.timings.get("retrieval_s", 0.0)
-    else:
-        style = answer_style(q.question, retriever.settings.answer_style)
-        row = Row(q.question, q.unanswerable, style)
+    else:  # the context the answer would read, by the answers' own steps
+        plan = steps.plan(q.question, retriever.settings, top_k=k)
+        row = Row(q.question, q.unanswerable, plan.style)
         started = time.perf_counter()
-        top_k, budget = context_size(retriever.settings, style, k)
-        passages = by_document(retriever.retrieve(q.question, COLLECTION, top_k, budget=budget,
-                                                  named=style == "long").passages)
+        passages = steps.gather(retriever, plan, COLLECTION).passages
         row.retrieval_s = time.perf_counter() - started
     _retrieval(dataset, q, passages, row)
     if answer is not None:

@@ -112,8 +112,3 @@ class Retriever:
         for p in passages:
             p.score = similarity.get(p.id, p.score)
         return Retrieved(passages, best)
-
-    def unmentioned(self, question: str, passages: list[Chunk]) -> list[str]:
-        """The names in the question that none of the passages' documents contains (no longer a refusal gate:
-        benchmarks/heuristics.py measures that gate with it)."""
-        return self.lexical.unmentioned(names(question), list(dict.fromkeys(p.document_id for p in passages)))

@@ -48,13 +48,6 @@ class WordIndex:
 
     # -- whole documents -------------------------------------------------------------------------
 
-    def unmentioned(self, words: list[str], document_ids: list[str]) -> list[str]:
-        """The words that none of these documents contains, name or text."""
-        if not words or not document_ids or not self._rows(
-                f"SELECT 1 FROM {self.DOCUMENTS} WHERE document_id IN :ids LIMIT 1", {"ids": document_ids}, ("ids",)):
-            return []  # documents stored before whole documents were indexed: nothing to tell
-        return [w for w in words if not self._containing(w, document_ids)]
-
     def naming(self, words: list[str], document_ids: list[str]) -> list[str]:
         """Those of these documents that contain every one of the words, in the order given."""
         keep = set(document_ids)

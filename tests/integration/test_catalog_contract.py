@@ -87,7 +87,6 @@ def test_word_search_ranks_chunks_and_documents(catalog):
     assert catalog.lexical.search("c", 'NEAR(x) OR "revenue', k=3)  # search syntax in a question is just words
     assert catalog.lexical.search_documents("c", "Microsoft cloud", 2)[0] == "msft"
     assert catalog.lexical.naming(["Microsoft"], ["apple", "msft"]) == ["msft"]
-    assert catalog.lexical.unmentioned(["Microsoft", "Europe"], ["apple"]) == ["Microsoft"]
     assert catalog.lexical.count("c") == 4 and len(catalog.lexical.chunks("c")) == 4
     catalog.drop_collection("c")
     assert catalog.lexical.count("c") == 0 and catalog.list("c") == [] and catalog.lexical.count("d") == 1

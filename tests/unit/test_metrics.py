@@ -111,9 +111,8 @@ def test_all_gold_documents_are_counted_for_questions_that_need_several(tmp_path
     from evals.datasets import Dataset, Question
     from evals.runner import score
 
-    class Passage:
-        def __init__(self, source):
-            self.source, self.text, self.document_id = source, "text", source
+    from rag.chunks import Chunk
+    from rag.retrieval import Retrieved
 
     class Retriever:
         from rag.settings import Settings
@@ -124,7 +123,7 @@ def test_all_gold_documents_are_counted_for_questions_that_need_several(tmp_path
             self.sources = sources
 
         def retrieve(self, *args, **kwargs):
-            return type("Retrieved", (), {"passages": [Passage(s) for s in self.sources]})
+            return Retrieved([Chunk(s, s, "c", s, "text", 0, 0, 0) for s in self.sources], 0.5)
 
     dataset = Dataset("hotpot", [], [])
     q = Question("Were A and B of the same nationality?", ["yes"], ["A.txt", "B.txt"])

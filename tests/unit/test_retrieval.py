@@ -106,16 +106,6 @@ def test_a_second_vector_search_runs_inside_the_documents_ranked_best_as_a_whole
     assert focused.retrieve(question, "c", k=1).passages[0].document_id == "apple.txt"
 
 
-def test_names_no_source_document_has_are_reported(retriever):
-    question = "How did foreign exchange rates affect Apple?"
-    assert retriever.unmentioned(question, retriever.retrieve(question, "c", k=2).passages) == []
-    question = "How did foreign exchange rates affect Apple and Intel?"
-    elsewhere = retriever.retrieve(question, "c", k=3, document_ids=["microsoft.txt"]).passages
-    assert elsewhere and retriever.unmentioned(question, elsewhere) == ["Apple", "Intel"]
-    # documents indexed before whole documents were: nothing can be told, nothing is reported
-    assert retriever.lexical.unmentioned(["Apple"], ["unindexed.txt"]) == []
-
-
 def test_named_retrieval_searches_only_the_documents_that_contain_the_question_names(retriever):
     retriever = replace_settings(retriever, named_documents=50)
     question = "How did foreign exchange rates affect Apple?"

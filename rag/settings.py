@@ -34,6 +34,16 @@ class Settings(BaseSettings):
     # unless a SQLAlchemy URL is set. Queue: SQLite in data_dir, run by a worker inside the service, unless
     # RAG_REDIS_URL is set with a Chroma server: then by `ingest worker` processes on any machine.
     catalog_url: str | None = Field(None, description="e.g. postgresql://postgres@127.0.0.1:5432/rag")
+    blob_store: Literal["auto", "folder", "database", "s3"] = Field(
+        "auto", description="where uploaded files' bytes wait for their ingest: folder (data_dir/uploads), database "
+        "(the catalog's rows), s3 (RAG_S3_BUCKET); auto: s3 with a bucket set, else database with RAG_CATALOG_URL, "
+        "else folder")
+    s3_bucket: str | None = Field(None, description="an S3-compatible bucket for uploads (the s3 extra: boto3)")
+    s3_endpoint_url: str | None = Field(None, description="the object store's URL, e.g. http://127.0.0.1:9000 (MinIO); "
+                                        "none: AWS")
+    s3_access_key: str | None = None
+    s3_secret_key: str | None = None
+    s3_region: str = "us-east-1"
     queue: Literal["auto", "sqlite", "redis", "immediate"] = Field(
         "auto", description="auto: Redis when RAG_REDIS_URL and a Chroma server are set (workers anywhere can then "
         "write the store), else SQLite in data_dir with the service's own worker; immediate: each job runs when "

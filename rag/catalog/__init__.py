@@ -4,6 +4,7 @@ RAG_CATALOG_URL (a SQLAlchemy URL; `postgresql://user@host:5432/db` as written).
 from sqlalchemy import create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 
+from rag.blobs import open_blobs
 from rag.catalog import tables
 from rag.catalog.base import CachedAnswer, Catalog, Document, Job, Lexical, NewUpload, document_id
 from rag.catalog.fts5 import Fts5Lexical
@@ -26,10 +27,11 @@ def catalog_url(settings) -> str:
 
 def open_catalog(settings) -> SqlCatalog:
     url = catalog_url(settings)
+    blobs = open_blobs(settings)
     try:
         if url.startswith("sqlite"):
-            return _sqlite(url)
-        return _postgres(url)
+            return _sqlite(url, blobs)
+        return _postgres(url, blobs)
     except Exception as e:
         if type(e).__module__.startswith("sqlalchemy"):
             where = make_url(url).render_as_string(hide_password=True)
@@ -38,7 +40,7 @@ def open_catalog(settings) -> SqlCatalog:
         raise
 
 
-def _sqlite(url: str) -> SqlCatalog:
+def _sqlite(url: str, blobs=None) -> SqlCatalog:
     def on_connect(dbapi, _):
         dbapi.isolation_level = None  # the driver's own transactions off: SQLAlchemy's begin below decides
         dbapi.execute("PRAGMA journal_mode=WAL")
@@ -57,7 +59,7 @@ def _sqlite(url: str) -> SqlCatalog:
         tables.metadata.create_all(conn)
         _migrate_sqlite(conn)
         lexical.create(conn)
-    catalog = SqlCatalog(writer, lexical, reader)
+    catalog = SqlCatalog(writer, lexical, reader, blobs)
     catalog.adopt_collections()
     return catalog
 
@@ -75,7 +77,7 @@ def _migrate_sqlite(conn) -> None:
         conn.execute(text("UPDATE documents SET location = source WHERE source LIKE '/%'"))
 
 
-def _postgres(url: str) -> SqlCatalog:
+def _postgres(url: str, blobs=None) -> SqlCatalog:
     engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
     lexical = PgLexical(engine)
     with engine.begin() as conn:
@@ -83,6 +85,6 @@ def _postgres(url: str) -> SqlCatalog:
         tables.metadata.create_all(conn)
         conn.execute(text("ALTER TABLE documents ADD COLUMN IF NOT EXISTS pages INTEGER"))  # made before it existed
         lexical.create(conn)
-    catalog = SqlCatalog(engine, lexical)
+    catalog = SqlCatalog(engine, lexical, blobs=blobs)
     catalog.adopt_collections()
     return catalog

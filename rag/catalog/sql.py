@@ -5,15 +5,16 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
-from sqlalchemy import delete, exc, func, insert, select, text
+from sqlalchemy import delete, exc, func, insert, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
 from rag.catalog import tables as t
 from rag.catalog.tables import now
-from rag.catalog.base import CachedAnswer, Document, NewUpload
+from rag.catalog.base import CachedAnswer, Document
 from rag.catalog.keys import ApiKeys
 from rag.catalog.sql_jobs import SqlJobs
+from rag.catalog.sql_uploads import SqlUploads
 from rag.chunks import Chunk
 from rag.errors import BackendUnavailable
 from rag.tenants import DEFAULT, SEPARATOR
@@ -28,9 +29,10 @@ def unreachable_as_unavailable(where: str):
         raise BackendUnavailable(f"the catalog at {where} cannot be reached: {str(e.orig or e).splitlines()[0]}") from e
 
 
-class SqlCatalog(SqlJobs):
-    def __init__(self, engine: Engine, lexical, reader: Engine | None = None):
+class SqlCatalog(SqlJobs, SqlUploads):
+    def __init__(self, engine: Engine, lexical, reader: Engine | None = None, blobs=None):
         self.engine = engine  # writes: one transaction each
+        self.blobs = blobs  # uploads' bytes (rag.blobs); None: in the uploads table's rows
         self.reader = reader or engine  # reads (SQLite: an autocommit engine, so readers never wait for a writer)
         self.lexical = lexical
         self.keys = ApiKeys(self)
@@ -152,58 +154,28 @@ class SqlCatalog(SqlJobs):
                 return None
             self.lexical.delete_document(conn, doc_id)
             conn.execute(delete(t.documents).where(t.documents.c.id == doc_id))
+            gone = self._upload_keys(conn, [doc_id])
             conn.execute(delete(t.uploads).where(t.uploads.c.document_id == doc_id))
             self._bump(conn, row["collection"])
+        self._forget(gone)
         return Document(**row)
 
     def drop_collection(self, collection: str) -> None:
         with self._write() as conn:
             self.lexical.drop_collection(conn, collection)
             ids = select(t.documents.c.id).where(t.documents.c.collection == collection)
+            gone = self._upload_keys(conn, ids)
             conn.execute(delete(t.uploads).where(t.uploads.c.document_id.in_(ids)))
             conn.execute(delete(t.documents).where(t.documents.c.collection == collection))
             conn.execute(delete(t.collections).where(t.collections.c.name == collection))
             self._bump(conn, collection)
+        self._forget(gone)
 
     def version(self, collection: str) -> int:
         with self._read() as c:
             found = c.execute(select(t.collection_versions.c.version)
                               .where(t.collection_versions.c.collection == collection)).scalar()
         return found or 0
-
-    # -- uploaded bytes --------------------------------------------------------------------------
-
-    def put_uploads(self, uploads: list[NewUpload], tenant: str, check) -> None:
-        with self._write() as conn:  # SQLite: BEGIN IMMEDIATE, one writer at a time
-            if self.engine.dialect.name == "postgresql":  # the tenant's uploads one at a time, to their commit
-                conn.execute(text("SELECT pg_advisory_xact_lock(7244, hashtext(:tenant))"), {"tenant": tenant})
-            count, size = self._usage(conn, tenant)
-            d = t.documents.c
-            replaced = conn.execute(select(func.count(), func.coalesce(func.sum(d.size), 0)).where(
-                d.id.in_([u.document_id for u in uploads]), d.status != "failed")).one()
-            check(count - replaced[0] + len(uploads), size - replaced[1] + sum(u.size for u in uploads))
-            for u in uploads:
-                self._put_upload(conn, u.document_id, u.collection, u.name, u.name, u.sha256, u.read())
-
-    def put_upload(self, document_id: str, collection: str, source: str, name: str, sha256: str, data: bytes) -> None:
-        with self._write() as conn:
-            self._put_upload(conn, document_id, collection, source, name, sha256, data)
-
-    def _put_upload(self, conn, document_id: str, collection: str, source: str, name: str, sha256: str,
-                    data: bytes) -> None:
-        conn.execute(delete(t.uploads).where(t.uploads.c.document_id == document_id))
-        conn.execute(insert(t.uploads).values(document_id=document_id, name=name, sha256=sha256, data=data,
-                                              created_at=now()))
-        known = conn.execute(select(t.documents.c.id).where(t.documents.c.id == document_id)).first()
-        if known is None:  # listed (and deletable) from now on; its job makes it ingested or failed
-            stamp = now()
-            conn.execute(insert(t.documents).values(
-                id=document_id, collection=collection, source=source, sha256=sha256, size=len(data),
-                status="pending", chunks=0, created_at=stamp, updated_at=stamp))
-
-    def upload(self, document_id: str) -> bytes | None:
-        with self._read() as c:
-            return c.execute(select(t.uploads.c.data).where(t.uploads.c.document_id == document_id)).scalar()
 
     # -- cached answers --------------------------------------------------------------------------
 

@@ -42,6 +42,14 @@ def start_chroma(path, port) -> subprocess.Popen:
     return process
 
 
+def start_s3(port: int) -> subprocess.Popen:
+    """A real S3-compatible server (moto's server mode), empty, keeping everything in memory."""
+    process = subprocess.Popen([str(Path(sys.executable).parent / "moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    wait_until_up(process, f"http://127.0.0.1:{port}/moto-api/", "moto_server")
+    return process
+
+
 def start_redis(port: int, folder) -> subprocess.Popen:
     """A Redis of this test's own (the machine's is shared): it can be stopped and started again."""
     process = subprocess.Popen(["redis-server", "--port", str(port), "--save", "", "--appendonly", "no",

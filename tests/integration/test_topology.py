@@ -16,7 +16,7 @@ from rag.catalog import open_catalog
 from rag.settings import Settings
 from tests.conftest import ROOT
 from tests.helpers.databases import postgres_database, redis_url
-from tests.helpers.servers import free_port, start_chroma, wait_until_up
+from tests.helpers.servers import free_port, start_chroma, start_s3, wait_until_up
 
 pytestmark = [pytest.mark.integration, pytest.mark.topology]
 FILES = 20
@@ -29,9 +29,11 @@ def postgres_url():
 
 @pytest.fixture
 def topology(tmp_path, postgres_url):
-    chroma_port = free_port()
-    processes = [start_chroma(tmp_path / "chroma", chroma_port)]
+    chroma_port, s3_port = free_port(), free_port()
+    processes = [start_chroma(tmp_path / "chroma", chroma_port), start_s3(s3_port)]
     shared = {**os.environ, "RAG_CATALOG_URL": postgres_url, "RAG_REDIS_URL": redis_url(),
+              "RAG_S3_BUCKET": "uploads", "RAG_S3_ENDPOINT_URL": f"http://127.0.0.1:{s3_port}",
+              "RAG_S3_ACCESS_KEY": "test", "RAG_S3_SECRET_KEY": "test",
               "RAG_QUEUE_NAME": f"topology-{uuid.uuid4().hex[:8]}", "RAG_CHROMA_HOST": "127.0.0.1",
               "RAG_CHROMA_PORT": str(chroma_port), "RAG_JOB_LEASE_S": "4", "RAG_LLM_MODEL": "smollm2-135m",
               "RAG_VERIFY_THRESHOLD": "0", "RAG_MIN_QUESTION_LOGPROB": "-inf", "RAG_CACHE": "false",
@@ -116,7 +118,10 @@ def test_two_apis_two_workers_one_killed_mid_job(topology):
 
     chroma = chromadb.HttpClient(host="127.0.0.1", port=int(shared["RAG_CHROMA_PORT"]))
     vector_ids = chroma.get_collection("rag_default").get(include=[])["ids"]
-    catalog = open_catalog(Settings(_env_file=None, catalog_url=shared["RAG_CATALOG_URL"]))
+    catalog = open_catalog(Settings(_env_file=None, catalog_url=shared["RAG_CATALOG_URL"],
+                                    **{k[4:].lower(): v for k, v in shared.items() if k.startswith("RAG_S3_")}))
+    uploaded = catalog.blobs.client.list_objects_v2(Bucket="uploads").get("Contents", [])
+    assert len(uploaded) == FILES  # the files' bytes in the object store, where every worker read them
     lexical_ids = [c.id for c in catalog.lexical.chunks("default")]
     recorded = sum(d.chunks for d in catalog.list("default"))
     assert len(vector_ids) == len(set(vector_ids)) == len(lexical_ids) == recorded > FILES

@@ -34,12 +34,12 @@ def test_an_invalid_file_is_caught():
 
 def test_the_topology_has_every_service_with_health_checks_restarts_and_volumes(compose):
     services = compose["services"]
-    assert set(services) == {"api", "worker", "chroma", "redis", "postgres", "llm"}
+    assert set(services) == {"api", "worker", "chroma", "redis", "postgres", "minio", "llm"}
     assert services["llm"]["profiles"] == ["llm"]  # optional
     for name, service in services.items():
         assert service["healthcheck"]["start_period"], name
         assert service.get("restart") == "unless-stopped", name
-    for name in ("api", "worker", "chroma", "redis", "postgres"):
+    for name in ("api", "worker", "chroma", "redis", "postgres", "minio"):
         for volume in services[name]["volumes"]:
             assert volume.split(":")[0] in compose["volumes"], (name, volume)
     assert services["api"]["deploy"]["replicas"] >= 2 and services["worker"]["deploy"]["replicas"] >= 2
@@ -53,6 +53,7 @@ def test_every_setting_passed_is_one_the_service_reads(compose):
                 assert variable in fields, (name, variable)
     env = compose["services"]["api"]["environment"]
     assert env["RAG_CATALOG_URL"].startswith("postgresql://") and env["RAG_REDIS_URL"].startswith("redis://")
+    assert env["RAG_S3_ENDPOINT_URL"] == "http://minio:9000" and env["RAG_S3_BUCKET"]
 
 
 def test_llama_cpp_is_built_for_a_portable_cpu(compose):

@@ -11,7 +11,7 @@ from typing import BinaryIO, Callable
 from ingest.loaders import EXTENSIONS, detect_type
 from rag.errors import FileTooLarge, RagError, StorageFull, UnsupportedFile
 from ingest.files import scratch, sha256_file
-from rag.catalog import Catalog, NewUpload, document_id
+from rag.catalog import NewUpload, Uploads, document_id
 
 
 MAX_NAME_BYTES = 200
@@ -32,7 +32,7 @@ def safe_name(filename: str | None) -> str:
     return stem + suffix
 
 
-def store_uploads(files: list[tuple[str | None, BinaryIO]], collection: str, tenant: str, settings, catalog: Catalog,
+def store_uploads(files: list[tuple[str | None, BinaryIO]], collection: str, tenant: str, settings, catalog: Uploads,
                   quota: Callable[[int, int], None] = lambda count, size: None) -> list[dict]:
     """Every file checked and kept, or none (a full disk is a StorageFull, not a half-written upload).
     `quota` gets the tenant's documents and bytes as they would be with these files, inside the catalog
@@ -45,7 +45,7 @@ def store_uploads(files: list[tuple[str | None, BinaryIO]], collection: str, ten
         raise
 
 
-def _store(files: list[tuple[str | None, BinaryIO]], collection: str, tenant: str, settings, catalog: Catalog,
+def _store(files: list[tuple[str | None, BinaryIO]], collection: str, tenant: str, settings, catalog: Uploads,
            quota: Callable[[int, int], None]) -> list[dict]:
     if not files:
         raise RagError("no files in the upload: send one or more as multipart field 'files'")

@@ -16,6 +16,8 @@ from difflib import SequenceMatcher
 
 import numpy as np
 
+from rag.catalog import AnswerRecords
+
 _WORD = re.compile(r"\w+(?:['’]\w+)?", re.UNICODE)
 _NEGATION = frozenset("not no never none nothing nobody neither nor without cannot n't".split())
 
@@ -59,7 +61,7 @@ class Hit:
 
 
 class AnswerCache:
-    def __init__(self, catalog, threshold: float, size: int = 1000):
+    def __init__(self, catalog: AnswerRecords, threshold: float, size: int = 1000):
         self.catalog = catalog
         self.threshold = threshold
         self.size = size

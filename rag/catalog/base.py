@@ -1,6 +1,6 @@
-"""The catalog seam: documents, their chunks' lexical index, ingest jobs, uploaded bytes, collection
-versions and cached answers, in one database (SQLite embedded, PostgreSQL to scale). Every method takes its
-own transaction; no SQL lives outside this package."""
+"""The catalog seam, by role: documents (and collection versions), their chunks' word index, ingest jobs,
+uploads and cached answers, all in one database (SQLite embedded, PostgreSQL to scale) and one class. Every
+method takes its own transaction; no SQL lives outside this package."""
 
 from __future__ import annotations
 
@@ -88,12 +88,12 @@ class Lexical(Protocol):
     def count(self, collection: str) -> int: ...
 
 
-class Catalog(Protocol):
-    url: str  # without its password
-    lexical: Lexical
-    keys: ApiKeys
+WordIndex = Lexical  # the role's name among the catalog's roles
 
-    # Documents.
+
+class Documents(Protocol):
+    """Documents and their collections: what is stored, where, in what state."""
+
     def get(self, doc_id: str) -> Document | None: ...
 
     def list(self, collection: str | None = None, status: str | None = None) -> list[Document]: ...
@@ -126,7 +126,10 @@ class Catalog(Protocol):
 
     def version(self, collection: str) -> int: ...
 
-    # Ingest jobs.
+
+class JobRecords(Protocol):
+    """Ingest jobs under leases."""
+
     def submit_job(self, job_id: str, collection: str, files: list[dict], lease_s: float) -> None: ...
 
     def job(self, job_id: str) -> Job | None: ...
@@ -154,7 +157,10 @@ class Catalog(Protocol):
 
     def job_depth(self) -> int: ...
 
-    # Uploaded bytes.
+
+class Uploads(Protocol):
+    """Uploaded files, kept where every worker reads them (their bytes through rag.blobs)."""
+
     def put_upload(self, document_id: str, collection: str, source: str, name: str, sha256: str, data: bytes) -> None:
         """The bytes every worker reads; a document not known yet is listed as pending from now."""
 
@@ -165,10 +171,23 @@ class Catalog(Protocol):
 
     def upload(self, document_id: str) -> bytes | None: ...
 
-    # Cached answers.
+
+class AnswerRecords(Protocol):
+    """Cached answers, by the collection's version."""
+
+    def version(self, collection: str) -> int: ...
+
     def cached_answers(self, collection: str, version: int, kind: str, limit: int) -> list[CachedAnswer]: ...
 
     def cache_answer(self, collection: str, version: int, kind: str, question: str, vector: bytes, answer: str,
                      cost: int, keep: int) -> None: ...
+
+
+class Catalog(Documents, JobRecords, Uploads, AnswerRecords, Protocol):
+    """Every role in one database; each consumer takes only the role it uses."""
+
+    url: str  # without its password
+    lexical: Lexical
+    keys: ApiKeys
 
     def close(self) -> None: ...

@@ -1,4 +1,7 @@
-"""One contract for every catalog: SQLite (FTS5) in the data directory, and the real PostgreSQL (tsvector)."""
+"""One contract for every catalog, SQLite (FTS5) in the data directory and the real PostgreSQL (tsvector), by role:
+Documents (test_documents_*, test_collections_*), WordIndex (test_word_*), JobRecords (test_jobs_*, test_a_job_*),
+AnswerRecords (test_cached_answers_*), Uploads (test_uploaded_*, test_quota_*; their bytes in
+test_blob_contract.py); the keys in test_tenants.py."""
 
 import threading
 import time
@@ -6,7 +9,7 @@ import time
 import numpy as np
 import pytest
 
-from rag.catalog import document_id, open_catalog
+from rag.catalog import AnswerRecords, Documents, JobRecords, Lexical, Uploads, document_id, open_catalog
 from rag.chunks import Chunk
 from rag.errors import BackendUnavailable
 from rag.settings import Settings
@@ -28,6 +31,22 @@ def catalog(request, tmp_path):
     for name in catalog.collections():
         catalog.drop_collection(name)  # the PostgreSQL database is shared by the module's tests
     catalog.close()
+
+
+@pytest.mark.parametrize("role", [Documents, JobRecords, Uploads, AnswerRecords])
+def test_the_catalog_plays_every_role(catalog, role):
+    """Each role's methods, with the parameters the role names, on the one class that implements them all."""
+    import inspect
+
+    for name, method in inspect.getmembers(role, inspect.isfunction):
+        if name.startswith("_"):
+            continue
+        wanted = list(inspect.signature(method).parameters)
+        assert list(inspect.signature(getattr(type(catalog), name)).parameters) == wanted, (role.__name__, name)
+    for name, method in inspect.getmembers(Lexical, inspect.isfunction):
+        if not name.startswith("_"):
+            assert list(inspect.signature(getattr(type(catalog.lexical), name)).parameters) == list(
+                inspect.signature(method).parameters), ("Lexical", name)
 
 
 def chunks_of(doc: str, collection: str, texts: list[str]) -> list[Chunk]:

@@ -14,6 +14,23 @@ _OPENERS = "\"'“‘(["
 NEGATIONS = frozenset("not no never none nothing nobody neither nor without cannot n't".split())
 
 
+# The word index's terms (FTS5 and PostgreSQL alike): letters and digits, the commonest question words left out.
+_TERM = re.compile(r"[^\W_]+", re.UNICODE)
+STOPWORDS = frozenset(
+    "a an and are as at be by did do does for from had has have how i in is it its of on or that the"
+    " this to was were what when where which who whom whose why will with".split()
+)
+
+
+def query_words(query: str) -> list[str]:
+    """A question's terms for the word index but the commonest, once each, in order."""
+    return list(dict.fromkeys(w for w in _TERM.findall(query.lower()) if w not in STOPWORDS))
+
+
+def phrase_words(phrase: str) -> list[str]:
+    return _TERM.findall(phrase.lower())
+
+
 def opens_sentence(text: str, at: int) -> bool:
     """Whether the word at `at` is the first of its sentence (or line, or of a quotation opening one)."""
     before = text[:at].rstrip(" \t").rstrip(_OPENERS).rstrip(" \t")

@@ -10,6 +10,7 @@ import socket
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -49,6 +50,7 @@ class Jobs:
         self._writing: set[str] = set()  # the collections this process's lanes are writing
         self._writing_lock = threading.Lock()
         self._sweeper: threading.Thread | None = None
+        self.on_done: Callable[[str, list[str]], None] | None = None  # (collection, documents ingested)
 
     # -- submitting ------------------------------------------------------------------------------
 
@@ -189,6 +191,12 @@ class Jobs:
         total = len(job.files)
         self.catalog.update_job(job.id, status="failed" if failed == total and total else "done",
                                 error=f"{failed} of {total} files failed" if failed else None)
+        ingested = [r["document_id"] for r in results if r["outcome"] in ("ingested", "replaced")]
+        if self.on_done is not None and ingested:
+            try:
+                self.on_done(job.collection, ingested)
+            except Exception:  # noqa: BLE001 - what follows a job never fails it
+                log.exception("after job %s", job.id)
 
     def _ingest(self, job) -> list[dict]:
         """Each file's outcome."""

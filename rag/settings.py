@@ -111,6 +111,9 @@ class Settings(BaseSettings):
     passage_cache_mb: int = Field(0, ge=0, description="keep each passage's reading by the local model (llama.cpp) "
                                   "on disk, up to this many MB, and put it back instead of reading the passage "
                                   "again; passages are then read apart from each other. 0 = off (docs/BENCHMARKS.md)")
+    warm_uploads: bool = Field(False, description="with RAG_PASSAGE_CACHE_MB: the service reads each uploaded "
+                               "document's passages once ingested, between answers, so that its first questions "
+                               "are as fast as the later ones (where the readings fit)")
     passage_reread_tokens: int = Field(0, ge=0, description="with kept passage readings: each passage's last this "
                                        "many tokens are read again in context, where they see the passages before")
     verify_threshold: float = Field(0.3, ge=0, le=1, description="an answer (a long answer's sentence) is given only "

@@ -38,6 +38,10 @@ class Services:
         self.ingestor = Ingestor(self.settings, self.embedder, self.store, self.catalog, self.pacer)
         self.jobs = Jobs(self.settings, self.catalog, open_queue(self.settings), self.ingestor, self.locks)
         self.library = Library(self.settings, self.catalog, self.jobs, self.ingestor, self.locks)
+        if self.settings.warm_uploads and self.settings.passage_cache_mb:
+            from rag.answer.warm import warm_documents
+
+            self.jobs.on_done = lambda collection, ids: warm_documents(self.answers, self.catalog.lexical, collection, ids)
 
     @property
     def runs_worker(self) -> bool:

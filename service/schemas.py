@@ -1,10 +1,11 @@
 """Request and response bodies of the HTTP API."""
 
-from typing import Annotated, Literal
+import dataclasses
+from typing import Annotated, Literal, get_type_hints
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model, model_validator
 
-from rag.answer import By, Citation, Reason
+from rag.answer import Answer
 
 
 def valid_unicode(text: str) -> str:
@@ -56,25 +57,23 @@ class ChatRequest(BaseModel):
         return [{"role": "user", "content": self.question}]
 
 
-class ChatResponse(BaseModel):
-    answer: str
-    refused: bool = Field(description="True when the documents do not contain the answer.")
-    citations: list[Citation]
-    question: str = Field(description="The standalone question used for retrieval.")
-    timings: dict[str, float]
-    model: str
-    style: str = Field(description="short or long: the kind of answer given.")
-    refusal_probability: float | None = Field(None, description="The model's chance of saying not found.")
-    question_logprob: float | None = Field(
-        None, description="Mean log-probability of the question's words after the sources; low means unexpected.",
-    )
-    answered_by: By = Field(description="Who answered: README, Who answers.")
-    answered_by_reason: Reason = Field(description="Why: README, Who answers.")
-    answered_by_detail: str = Field("", description="The figures behind the reason, for people.")
-    large_tokens: int = Field(0, description="Large-model tokens this answer spent.")
-    saved_tokens: int = Field(0, description="Large-model tokens a local or cached answer would have cost.")
-    support: float | None = Field(None, description="The local model's probability that the cited passages state "
-                                  "the answer (its first sentence, for long answers); None where it was not asked.")
+def _from_answer():
+    """The /chat response: rag.answer's Answer as it is returned, its fields' descriptions included."""
+    fields = {}
+    hints = get_type_hints(Answer)
+    for f in dataclasses.fields(Answer):
+        if f.metadata.get("internal"):
+            continue
+        about = {"description": f.metadata.get("doc")}
+        if f.default_factory is not dataclasses.MISSING:
+            about["default_factory"] = f.default_factory
+        else:
+            about["default"] = ... if f.default is dataclasses.MISSING else f.default
+        fields[f.name] = (hints[f.name], Field(**about))
+    return create_model("ChatResponse", **fields)
+
+
+ChatResponse = _from_answer()
 
 
 class UploadedDocument(BaseModel):

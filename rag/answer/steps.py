@@ -158,33 +158,46 @@ def escalate(large: LargeModel, plan: Plan, context: Context, max_tokens: int, r
     return Reply(REFUSAL if refused else text, refused, By.LARGE, reason, detail, hesitation, tokens, True)
 
 
+def _doc(text: str, **kwargs):
+    """A field of what an answer returns, described for its users (the API's response model is made from
+    these: service/schemas.py)."""
+    return field(metadata={"doc": text}, **kwargs)
+
+
 @dataclass
 class Answer:
     answer: str
-    refused: bool
-    citations: list[Citation]
-    question: str  # the standalone question used for retrieval
-    timings: dict[str, float] = field(default_factory=dict)
+    refused: bool = _doc("True when the documents do not contain the answer.")
+    citations: list[Citation] = _doc("The passages the answer draws on, each with its supporting sentence.")
+    question: str = _doc("The standalone question used for retrieval (a follow-up rewritten).")
+    timings: dict[str, float] = _doc("Where its time went, in seconds (and the model's tokens): README.",
+                                     default_factory=dict)
     model: str = ""
-    style: str = "short"  # short: a phrase; long: a few sentences
-    refusal_probability: float | None = None  # the model's own chance of starting with NOT FOUND
-    question_logprob: float | None = None  # how expected the question's words are after the sources
-    answered_by: str = By.LOCAL
-    answered_by_reason: str = ""
-    answered_by_detail: str = ""
-    large_tokens: int = 0  # large-model tokens this answer spent
-    saved_tokens: int = 0  # large-model tokens it would have cost had the large model answered it
-    support: float | None = None  # the verifier's P(yes) for the answer (its first sentence, for long ones)
-    passages: list[Chunk] = field(default_factory=list, repr=False)  # the context it read (not in to_dict)
-    verified: bool = field(default=False, repr=False)
+    style: str = _doc("short or long: the kind of answer given.", default="short")
+    refusal_probability: float | None = _doc("The model's chance of saying not found.", default=None)
+    question_logprob: float | None = _doc("Mean log-probability of the question's words after the sources; low "
+                                          "means unexpected.", default=None)
+    answered_by: By = _doc("Who answered: README, Who answers.", default=By.LOCAL)
+    answered_by_reason: Reason = _doc("Why: README, Who answers.", default=Reason.VERIFIED)
+    answered_by_detail: str = _doc("The figures behind the reason, for people.", default="")
+    large_tokens: int = _doc("Large-model tokens this answer spent.", default=0)
+    saved_tokens: int = _doc("Large-model tokens a local or cached answer would have cost.", default=0)
+    support: float | None = _doc("The local model's probability that the cited passages state the answer (its "
+                                 "first sentence, for long answers); None where it was not asked.", default=None)
+    # Not returned (to_dict, the API): the context it read, and whether it may be cached.
+    passages: list[Chunk] = field(default_factory=list, repr=False, metadata={"internal": True})
+    verified: bool = field(default=False, repr=False, metadata={"internal": True})
 
     def to_dict(self) -> dict:
         from dataclasses import asdict
 
         out = asdict(self)
-        out.pop("passages")
-        out.pop("verified")
+        for name in INTERNAL:
+            out.pop(name)
         return out
+
+
+INTERNAL = ("passages", "verified")
 
 
 def finish(reply: Reply, plan: Plan, context: Context, model: str, timings: dict, count_tokens) -> Answer:
@@ -195,7 +208,7 @@ def finish(reply: Reply, plan: Plan, context: Context, model: str, timings: dict
     if reply.by == By.LOCAL and reply.reason != Reason.NOTHING_RELEVANT:
         saved = sum(count_tokens(m["content"]) for m in context.prompt) + count_tokens(text)
     return Answer(text, reply.refused, citations, plan.question, timings, model, plan.style,
-                  reply.hesitation.chance, reply.hesitation.likelihood, reply.by.value, reply.reason.value,
+                  reply.hesitation.chance, reply.hesitation.likelihood, reply.by, reply.reason,
                   reply.detail, reply.large_tokens, saved, reply.support, context.passages,
                   reply.verified or reply.refused)
 

@@ -187,3 +187,22 @@ def test_ingest_warm_says_why_it_cannot(warm_env, monkeypatch, cache_mb, args, e
     get_settings.cache_clear()
     result = CliRunner().invoke(app, [str(SAMPLES), "--collection", "all", "--warm", *args])
     assert result.exit_code == 2 and expected in result.output, result.output
+
+
+def test_uploads_are_read_ahead_when_the_service_is_told_to(settings, embedder):
+    from service.container import build_services
+    from tests.conftest import SAMPLES
+
+    told = settings.model_copy(update={"passage_cache_mb": 300, "warm_uploads": True, "queue": "immediate",
+                                       "cache": False})
+    services = build_services(told, embedder, model())
+    services.jobs.queue.start(services.jobs.run)  # each job runs when submitted
+    library = services.library.for_tenant("default")
+    with open(SAMPLES / "release-notes.txt", "rb") as f:
+        job_id, _, _ = library.upload([("release-notes.txt", f)], None)
+    assert library.job(job_id)["status"] == "done"
+    states = services.answers.passage_states
+    assert states.size() > 0 and states.hits == 0  # every passage read ahead, none yet asked about
+    answer = services.answers.ask([{"role": "user", "content": "When was version 3.2.0 released?"}],
+                                  library.collection(None))
+    assert answer.timings["passages_read"] == 0 < answer.timings["passages_kept"]

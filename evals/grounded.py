@@ -9,15 +9,13 @@
 Neither needs a model or an English word list; both miss a wrong span copied from the right passage.
 """
 
-import re
 from dataclasses import dataclass
 
-from rag.text import MARKER, sentences
+from rag.text import MARKER, WORD as _WORD, sentences
 from rag.answer.grounding import check
 from rag.chunks import Chunk
 
 MIN_SENTENCE_SUPPORT = 0.5
-_WORD = re.compile(r"\w+", re.UNICODE)
 
 
 @dataclass

@@ -3,6 +3,8 @@ about. They go by the question's wording (English); rag.answer and rag.retrieval
 
 import re
 
+from rag import text
+
 _AUX = r"(?:has|have|had|do|does|did|is|are|was|were|can|could|might|may|would|should|will)"
 _OPEN_QUESTION = re.compile(
     # Only forms seen on at least three of the five dev sets (issue 25: thirteen more fired on one or two,
@@ -34,11 +36,6 @@ def answer_style(question: str, style: str = "auto") -> str:
     return "long" if _OPEN_QUESTION.search(question) else "short"
 
 
-# Capitalised words inside a sentence, possessive dropped ("Apple's" -> Apple); not "10-Qs" or "Q3".
-_NAME = re.compile(r"(?<![.?!:]\s)(?<![-\w])(?<!^)([A-Z][\w&-]*[A-Za-z])(?:['’]s\b)?")
-
-
 def names(question: str) -> list[str]:
-    """The names a question asks about, as far as capitals tell: words capitalised mid-sentence."""
-    words = _NAME.findall(question.strip().lstrip("\"'“‘("))
-    return list(dict.fromkeys(w for w in words if not any(ch.isdigit() for ch in w)))
+    """The names a question asks about, as far as capitals tell (rag.text.names)."""
+    return text.names(question.strip())

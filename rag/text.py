@@ -1,5 +1,6 @@
-"""Text rules every part shares: sentences, words and citation markers. One definition of each, so that what
-the retriever, the answer checks and the evals call a sentence or a word is the same thing."""
+"""Text rules every part shares: sentences, words, names, figures, negations and citation markers. One
+definition of each, so that what the retriever, the answer checks, the cache and the evals call a sentence, a
+word or a name is the same thing. None is an English word list but the negations (the cache's guard)."""
 
 import re
 
@@ -7,6 +8,46 @@ from sentencex import segment
 
 MARKER = re.compile(r"\[(\d+)\]")  # a citation in an answer: [1]
 WORD = re.compile(r"\w+", re.UNICODE)
+FIGURE = re.compile(r"\d+(?:[.,]\d+)*")
+_CANDIDATE = re.compile(r"(?<![\w&'’-])[^\W\d_][\w&'’-]*", re.UNICODE)  # a word that starts with a letter
+_OPENERS = "\"'“‘(["
+NEGATIONS = frozenset("not no never none nothing nobody neither nor without cannot n't".split())
+
+
+# The word index's terms (FTS5 and PostgreSQL alike): letters and digits, the commonest question words left out.
+_TERM = re.compile(r"[^\W_]+", re.UNICODE)
+STOPWORDS = frozenset(
+    "a an and are as at be by did do does for from had has have how i in is it its of on or that the"
+    " this to was were what when where which who whom whose why will with".split()
+)
+
+
+def query_words(query: str) -> list[str]:
+    """A question's terms for the word index but the commonest, once each, in order."""
+    return list(dict.fromkeys(w for w in _TERM.findall(query.lower()) if w not in STOPWORDS))
+
+
+def phrase_words(phrase: str) -> list[str]:
+    return _TERM.findall(phrase.lower())
+
+
+def opens_sentence(text: str, at: int) -> bool:
+    """Whether the word at `at` is the first of its sentence (or line, or of a quotation opening one)."""
+    before = text[:at].rstrip(" \t").rstrip(_OPENERS).rstrip(" \t")
+    return not before or before[-1] in ".!?:;\n"
+
+
+def names(text: str) -> list[str]:
+    """Words capitalised where a sentence does not make them so: inside a sentence, not opening it. A
+    possessive is dropped (Apple's: Apple); a word holding a digit is a figure (Q3, 10-Qs), a single letter
+    is no name."""
+    found = []
+    for match in _CANDIDATE.finditer(text):
+        word = re.sub(r"['’]s$", "", match.group()).rstrip("'’-&")
+        if (len(word) > 1 and word[0].isupper() and not any(c.isdigit() for c in word)
+                and not opens_sentence(text, match.start())):
+            found.append(word)
+    return list(dict.fromkeys(found))
 
 
 def words(text: str) -> set[str]:

@@ -17,7 +17,9 @@ from rag.llm import LLM, get_llm
 from rag.lock import CollectionLocks
 from rag.pacing import Pacer
 from rag.retrieval import Retriever
-from rag.settings import Settings
+from rag.settings import (
+    AuthSettings, CatalogSettings, IngestSettings, LargeSettings, LlmSettings, QueueSettings, Settings, StoreSettings,
+)
 from rag.store import VectorStore, open_store
 
 
@@ -36,7 +38,8 @@ class Services:
         self.retriever = Retriever(self.embedder, self.store, self.catalog.lexical, self.settings)
         self.pacer = Pacer(self.turns.busy, self.settings.background_share)  # ingest and /v1/embeddings together
         self.ingestor = Ingestor(self.settings, self.embedder, self.store, self.catalog, self.pacer)
-        self.jobs = Jobs(self.settings, self.catalog, open_queue(self.settings), self.ingestor, self.locks)
+        self.jobs = Jobs(self.settings, self.catalog, open_queue(self.settings.part(QueueSettings)), self.ingestor,
+                         self.locks)
         self.library = Library(self.settings, self.catalog, self.jobs, self.ingestor, self.locks)
         if self.settings.warm_uploads and self.settings.passage_cache_mb:
             from rag.answer.warm import warm_documents
@@ -50,7 +53,7 @@ class Services:
 
     @cached_property
     def llm(self) -> LLM:
-        return self.llm_override or get_llm(self.settings)
+        return self.llm_override or get_llm(self.settings.part(LlmSettings))
 
     @property
     def llm_loaded(self) -> bool:
@@ -58,7 +61,7 @@ class Services:
 
     @cached_property
     def large(self) -> LargeModel | None:
-        return open_large_model(self.settings, self.embedder.count_tokens)
+        return open_large_model(self.settings.part(LargeSettings), self.embedder.count_tokens)
 
     @cached_property
     def cache(self) -> AnswerCache | None:
@@ -85,12 +88,14 @@ class Services:
     def gate(self):
         from service.auth import Gate
 
-        return Gate(self.settings, self.catalog.keys)
+        return Gate(self.settings.part(AuthSettings), self.catalog.keys)
 
 
 def build_services(settings: Settings, embedder: Embedder | None = None, llm: LLM | None = None,
                    store: VectorStore | None = None, catalog: Catalog | None = None) -> Services:
-    """Every component from settings, but those given (tests hand in the memory store, a fake model)."""
+    """Every component from its slice of the settings, but those given (tests hand in the memory store, a fake
+    model)."""
     settings.data_dir.mkdir(parents=True, exist_ok=True)  # scratch space, whatever keeps the state
-    return Services(settings, embedder or get_embedder(settings), store or open_store(settings),
-                    catalog or open_catalog(settings), llm)
+    return Services(settings, embedder or get_embedder(settings.part(IngestSettings)),
+                    store or open_store(settings.part(StoreSettings)),
+                    catalog or open_catalog(settings.part(CatalogSettings)), llm)

@@ -17,17 +17,23 @@ from difflib import SequenceMatcher
 import numpy as np
 
 from rag.catalog import AnswerRecords
+from rag.text import NEGATIONS, names
 
 _WORD = re.compile(r"\w+(?:['’]\w+)?", re.UNICODE)
-_NEGATION = frozenset("not no never none nothing nobody neither nor without cannot n't".split())
 
 
 def key_terms(question: str) -> set[str]:
-    """Figures, capitalised words after the first, and negations: what one word changes the answer of."""
+    """Figures, names (rag.text.names) and negations: what one word changes the answer of."""
     words = _WORD.findall(question)
-    terms = {w.lower() for i, w in enumerate(words) if any(c.isdigit() for c in w) or (i and w[0].isupper())}
-    terms |= {w.lower() for w in words if w.lower() in _NEGATION or w.lower().endswith("n't")}
+    terms = {w.lower() for w in words if any(c.isdigit() for c in w)}
+    terms |= {part.lower() for name in names(question) for part in _WORD.findall(name) if part[0].isupper()}
+    terms |= {w.lower() for w in words if w.lower() in NEGATIONS or w.lower().endswith("n't")}
     return terms
+
+
+def _forms(words: list[str]) -> set[str]:
+    """The words, and each without its possessive: a name is asked about as Apple or as Apple's."""
+    return set(words) | {re.sub(r"['’]s$", "", w) for w in words}
 
 
 def one_change(a: list[str], b: list[str]) -> bool:
@@ -47,7 +53,7 @@ def one_change(a: list[str], b: list[str]) -> bool:
 def same_terms(a: str, b: str) -> bool:
     """Whether two similar questions may share an answer: the same key terms, and not one change apart."""
     words_a, words_b = [w.lower() for w in _WORD.findall(a)], [w.lower() for w in _WORD.findall(b)]
-    if not (key_terms(a) <= set(words_b) and key_terms(b) <= set(words_a)):
+    if not (key_terms(a) <= _forms(words_b) and key_terms(b) <= _forms(words_a)):
         return False
     return words_a == words_b or not one_change(words_a, words_b)
 

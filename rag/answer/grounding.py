@@ -14,10 +14,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from rag.chunks import Chunk
-from rag.text import MARKER, WORD
+from rag.text import FIGURE as _FIGURE
+from rag.text import MARKER, WORD, names
 
-_FIGURE = re.compile(r"\d+(?:[.,]\d+)*")
-_NAME = re.compile(r"\b[^\W\d_][\w'’-]*", re.UNICODE)
 _LIST_ITEM = re.compile(r"^\s*(?:[-*•]\s*)?\d{1,2}[.)]\s+", re.MULTILINE)
 
 
@@ -36,12 +35,6 @@ class Grounding:
 
 def _figure(text: str) -> str:
     return text.replace(",", "").rstrip(".").lstrip("0") or "0"
-
-
-def _starts_sentence(text: str, at: int) -> bool:
-    """A capital at the start of a sentence says nothing about a name."""
-    before = text[:at].rstrip()
-    return not before or before[-1] in ".!?:;\n"
 
 
 def _as_shown(p: Chunk) -> str:
@@ -68,8 +61,7 @@ def check(answer: str, passages: list[Chunk], question: str = "") -> Grounding:
     known_words = set(WORD.findall(lowered))
     known_figures = set(_FIGURE.findall(source))
     unsupported = [f for f in dict.fromkeys(_FIGURE.findall(answer)) if f not in known_figures]
-    for name in dict.fromkeys(m.group() for m in _NAME.finditer(answer)
-                              if m.group()[0].isupper() and not _starts_sentence(answer, m.start())):
+    for name in names(answer):
         parts = WORD.findall(name.lower())
         if parts and not all(p in known_words for p in parts):
             unsupported.append(name)

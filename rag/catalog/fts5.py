@@ -4,7 +4,7 @@ from sqlalchemy import text
 
 from rag.catalog.base import Chunk
 from rag.catalog.lexical import WordIndex, chunk_of, row_of
-from rag.catalog.words import phrase_words, query_words
+from rag.text import phrase_words, query_words
 
 DDL = [
     """CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(

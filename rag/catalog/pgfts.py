@@ -2,7 +2,7 @@
 
 Ranking: per word, ts_rank over the chunk's text (weight A) and title (weight B) with normalisation 1
 (divided by 1 + log length), weighted by the word's idf; its retrieval figures against FTS5's BM25 on the
-dev sets are in docs/BENCHMARKS.md. The words are letters and digits only (rag.catalog.words), so a
+dev sets are in docs/BENCHMARKS.md. The words are letters and digits only (rag.text), so a
 question cannot inject tsquery syntax."""
 
 import math
@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from rag.catalog.base import Chunk
 from rag.catalog.lexical import WordIndex, chunk_of, row_of
-from rag.catalog.words import phrase_words, query_words
+from rag.text import phrase_words, query_words
 
 CONFIG = "english"  # stemming and stop words, as FTS5's porter tokenizer
 DDL = [

@@ -15,10 +15,12 @@ pytestmark = pytest.mark.integration
 
 @pytest.fixture
 def app(settings, embedder):
+    from rag.store import MemoryStore
     from service.app import create_app
     from service.container import build_services
 
-    return create_app(build_services(settings.model_copy(update={"auth": "on"}), embedder, FakeLLM()))
+    services = build_services(settings.model_copy(update={"auth": "on"}), embedder, FakeLLM(), store=MemoryStore())
+    return create_app(services)
 
 
 def concrete(route) -> str:

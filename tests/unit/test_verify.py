@@ -185,3 +185,15 @@ def test_the_verifiers_time_is_reported_apart_from_the_models_writing():
     assert timings["verify_s"] >= 0.2  # two sentences, two readings (yes, no) each
     assert timings["generation_s"] < 0.1  # the fake writes at once: the judge's time is not counted as writing
     assert timings["generation_s"] + timings["verify_s"] + timings["retrieval_s"] <= timings["total_s"]
+
+
+@pytest.mark.parametrize("text,expected", [
+    ("The report by Apple's CFO and R&D in Q3", ["Apple", "CFO", "R&D"]),  # possessive dropped; Q3 is a figure
+    ("Sales rose. Margins fell in Europe.\nRevenue: Amazon led", ["Europe"]),  # openings (and after ":") are not
+    ('He said "Hamlet" was by Shakespeare; Then I left', ["Hamlet", "Shakespeare"]),  # "I", a letter, is no name
+    ("non-GAAP figures of the 10-Qs and NP-complete problems", ["NP-complete"]),
+])
+def test_a_name_is_a_word_capitalised_inside_a_sentence(text, expected):
+    from rag.text import names
+
+    assert names(text) == expected

@@ -198,11 +198,14 @@ def test_quota_is_checked_and_charged_in_one_transaction(catalog):
         if count > 10:
             raise QuotaExceeded("over")
 
+    kept: list[int] = []
+
     def one(i, outcomes):
         item = NewUpload(f"doc-{i}", "acme.docs", f"{i}.txt", "s", 5, lambda: b"bytes")
         try:
             catalog.put_uploads([item], "acme", quota)
             outcomes.append("kept")
+            kept.append(i)
         except QuotaExceeded:
             outcomes.append("refused")
 
@@ -214,9 +217,10 @@ def test_quota_is_checked_and_charged_in_one_transaction(catalog):
         thread.join()
     assert outcomes.count("kept") == 10 and outcomes.count("refused") == 10
     assert catalog.usage("acme") == (10, 50) and catalog.usage("default") == (1, len(b"the default tenant's"))
-    again = NewUpload("doc-0", "acme.docs", "0.txt", "s2", 7, lambda: b"replaced")  # a replacement counts once
+    # a replacement of one kept (whichever won the race) counts once
+    again = NewUpload(f"doc-{kept[0]}", "acme.docs", f"{kept[0]}.txt", "s2", 7, lambda: b"replaced")
     catalog.put_uploads([again], "acme", quota)
-    assert catalog.upload("doc-0") == b"replaced"
+    assert catalog.upload(f"doc-{kept[0]}") == b"replaced"
     catalog.drop_collection("acme.docs")
 
 

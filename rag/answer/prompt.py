@@ -29,6 +29,7 @@ REWRITE = (
     "Rewrite the user's last question as one standalone question that can be understood without the "
     "conversation. Reply with the question only."
 )
+FORM = "Write the answer in this form (language, tone), still from the sources only: "
 # Text of no interest: what read_time and benchmarks/llm_speed.py time the model reading.
 FILLER = "The committee met in the spring and again in the autumn to review the accounts of the society. "
 
@@ -66,8 +67,11 @@ def build_sources(passages: list[Chunk], style: str = "short") -> str:
     return "\n\n".join("\n".join(block) for block in blocks)
 
 
-def build_prompt(question: str, passages: list[Chunk], style: str = "short") -> list[dict[str, str]]:
-    return [
-        {"role": "system", "content": SYSTEM_LONG if style == "long" else SYSTEM},
-        {"role": "user", "content": f"{SOURCES}\n\n{build_sources(passages, style)}\n\nQuestion: {question}"},
-    ]
+def build_prompt(question: str, passages: list[Chunk], style: str = "short",
+                 instruction: str = "") -> list[dict[str, str]]:
+    """A client's instruction (an OpenAI system message) comes after the question, as a wish about the answer's
+    form: the rules before the sources, read from the model's cache, stay as they are."""
+    ask = f"{SOURCES}\n\n{build_sources(passages, style)}\n\nQuestion: {question}"
+    if instruction.strip():
+        ask += f"\n\n{FORM}{instruction.strip()}"
+    return [{"role": "system", "content": SYSTEM_LONG if style == "long" else SYSTEM}, {"role": "user", "content": ask}]

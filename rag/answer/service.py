@@ -11,7 +11,6 @@ answer). A `sources` event goes out before the model reads, so a client has some
 
 import time
 from collections.abc import Iterator
-from contextlib import ExitStack
 
 from rag.answer import steps
 from rag.answer.cache import AnswerCache
@@ -21,8 +20,8 @@ from rag.answer.prompt import FILLER, NOT_FOUND, SOURCES, build_prompt
 from rag.answer.refusal import REFUSAL, RefusalPolicy
 from rag.text import spans
 from rag.answer.checks import Check, Out
-from rag.answer.steps import Answer, By, Plan, Reason, Reply, lap
-from rag.answer.turns import Turns
+from rag.answer.steps import STEPS, Answer, By, Form, Plan, Reason, Reply, lap
+from rag.answer.turns import Turn, Turns
 from rag.answer.verify import Verifier
 from rag.chunks import Chunk, short_hash
 from rag.llm import LLM, generate, reading, scorer, second_reader
@@ -36,34 +35,6 @@ ANSWER_SETTINGS = {
     "named_documents", "max_answer_tokens", "min_support",
     "context_packing", "verify_threshold", "passage_cache_mb", "passage_reread_tokens",
 }
-
-
-class _Turn:
-    """This answer's turn on the local model, held to its last word, given back while the large model is
-    awaited (its budget may take a minute: the others' answers go on meanwhile)."""
-
-    def __init__(self, turns: Turns, timings: dict):
-        self.turns, self.timings = turns, timings
-        self.stack = ExitStack()
-        self.holding = False
-
-    def take(self) -> None:
-        if not self.holding:
-            at = time.perf_counter()
-            self.stack.enter_context(self.turns.turn())
-            self.holding = True
-            lap(self.timings, "queued_s", at)
-
-    def release(self) -> None:
-        if self.holding:
-            self.stack.close()
-            self.holding = False
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.release()
 
 
 class AnswerService:
@@ -125,32 +96,34 @@ class AnswerService:
         return steps.standalone(self.llm, messages)
 
     def stream(self, messages: list[dict[str, str]], collection: str, top_k: int | None = None,
-               document_ids: list[str] | None = None, style: str | None = None, cache: bool = True) -> Iterator[dict]:
-        """Events: {"type": "sources", "sources"}, {"type": "token", "text"} ..., then {"type": "done", **Answer}.
+               document_ids: list[str] | None = None, style: str | None = None, cache: bool = True,
+               form: Form | None = None) -> Iterator[dict]:
+        """Events: {"type": "waiting", "ahead", "expected_s"} when other answers hold the model, {"type": "sources",
+        "sources"}, {"type": "token", "text"} ..., then {"type": "done", **Answer}.
         cache=False: a fresh answer (which then replaces the cached one)."""
-        answer = yield from self.events(messages, collection, top_k, document_ids, style, cache)
+        answer = yield from self.events(messages, collection, top_k, document_ids, style, cache, form)
         yield {"type": "done", **answer.to_dict()}
 
-    def ask(self, messages, collection, top_k=None, document_ids=None, style=None, cache=True) -> Answer:
-        events = self.events(messages, collection, top_k, document_ids, style, cache)
+    def ask(self, messages, collection, top_k=None, document_ids=None, style=None, cache=True, form=None) -> Answer:
+        events = self.events(messages, collection, top_k, document_ids, style, cache, form)
         while True:
             try:
                 next(events)
             except StopIteration as done:
                 return done.value
 
-    def events(self, messages, collection, top_k, document_ids, style, cache):
-        """The stream's events; returns the Answer."""
+    def events(self, messages, collection, top_k, document_ids, style, cache, form: Form | None = None):
+        """The stream's events; returns the Answer. Every second of it is in one of its timings' STEPS."""
         started, timings, out = time.perf_counter(), {}, Out()
-        cacheable = self.cache is not None and document_ids is None and top_k is None
-        with _Turn(self.turns, timings) as turn:
+        form = form or Form()
+        cacheable = self.cache is not None and document_ids is None and top_k is None and form.temperature == 0
+        with Turn(self.turns, timings) as turn:
             if len(messages) > 1:  # the follow-up is rewritten by the model
-                turn.take()
+                yield from turn.take()
             at = time.perf_counter()
             question = steps.standalone(self.llm, messages)
-            if question != messages[-1]["content"]:
-                lap(timings, "rewrite_s", at)
-            plan = steps.plan(question, self.settings, style, top_k, document_ids)
+            plan = steps.plan(question, self.settings, style, top_k, document_ids, form)
+            lap(timings, "rewrite_s" if len(messages) > 1 else "plan_s", at)
             vector = version = None
             if cacheable:
                 at = time.perf_counter()
@@ -161,9 +134,9 @@ class AnswerService:
                 if hit is not None:
                     yield {"type": "sources", "sources": [c.__dict__ for c in hit.citations]}
                     yield from out.to(hit.answer)
-                    hit.timings["total_s"] = round(time.perf_counter() - started, 3)
+                    _total(timings, started)
                     return hit
-            turn.take()
+            yield from turn.take()
             at = time.perf_counter()
             context = steps.gather(self.retriever, plan, collection, vector)
             lap(timings, "retrieval_s", at)
@@ -172,17 +145,26 @@ class AnswerService:
             if reply is None:
                 reply = yield from self._answer(plan, context, turn, out, timings, started)
             model = self.large.name if reply.by == By.LARGE else self.llm.name
+            at = time.perf_counter()
             answer = steps.finish(reply, plan, context, model, timings, self.retriever.embedder.count_tokens)
+            if reply.by == By.LOCAL and not reply.refused and timings.get("answer_tokens", 0) >= self._max_tokens(plan):
+                answer.finish_reason = "length"
+            lap(timings, "cite_s", at)
+        at = time.perf_counter()
         if cacheable and answer.verified and reply.reason not in (Reason.BUDGET_SPENT, Reason.LARGE_UNAVAILABLE):
             cost = answer.large_tokens or answer.saved_tokens
             kept = {k: v for k, v in answer.to_dict().items() if k not in ("timings", "question")}
             self.cache.store(collection, version, self._kind(plan), question, vector, kept, cost)
+        lap(timings, "cache_s", at)
         yield from out.to(answer.answer)
-        timings["total_s"] = round(time.perf_counter() - started, 3)
+        _total(timings, started)
         return answer
 
     def _kind(self, plan: Plan) -> str:
-        return f"{plan.style}:{self.cache_kind}"
+        """Answers of other forms (a client's instruction, a shorter limit) are cached apart."""
+        form = plan.form
+        shape = "" if form.plain else ":" + short_hash("form", form.instruction, str(form.max_tokens))[:8]
+        return f"{plan.style}:{self.cache_kind}{shape}"
 
     def _lookup(self, collection, version, plan: Plan, vector, timings) -> Answer | None:
         hit = self.cache.lookup(collection, version, self._kind(plan), plan.question, vector)
@@ -196,9 +178,10 @@ class AnswerService:
         })
 
     def _max_tokens(self, plan: Plan) -> int:
-        return self.settings.long_answer_tokens if plan.long else self.settings.max_answer_tokens
+        limit = self.settings.long_answer_tokens if plan.long else self.settings.max_answer_tokens
+        return min(limit, plan.form.max_tokens or limit)
 
-    def _answer(self, plan, context, turn: _Turn, out: Out, timings: dict, started: float):
+    def _answer(self, plan, context, turn: Turn, out: Out, timings: dict, started: float):
         """By the escalation policy: always the large model, when_needed after an unsupported local answer, or
         never."""
         fallback = None
@@ -208,7 +191,7 @@ class AnswerService:
                                       None, timings)
             if fallback.by == By.LARGE:
                 return fallback
-        turn.take()
+        yield from turn.take()
         reply = yield from self._local(plan, context, out, timings, started)
         if fallback is not None:  # the large model was wanted and could not be had
             return Reply(reply.text, reply.refused, reply.by, fallback.reason, fallback.detail, reply.hesitation,
@@ -248,7 +231,7 @@ class AnswerService:
         if callable(prefill := getattr(self.llm, "prefill", None)):
             prefill(context.prompt, [(p.collection, p.text) for p in context.passages], SOURCES)
         hesitation = steps.hesitate(self.refusal, plan, context)
-        proposal = steps.propose(self.llm, context, self._max_tokens(plan))
+        proposal = steps.propose(self.llm, context, self._max_tokens(plan), plan.form.temperature, timings)
         check = Check(self.verifier, plan, context, hesitation, out, timings)
         text, done = "", 0  # done: characters of text verified
         try:
@@ -276,3 +259,10 @@ class AnswerService:
             if refusal:
                 return refusal
         return check.kept_reply()
+
+
+def _total(timings: dict, started: float) -> None:
+    """total_s, and other_s: what no step accounts for (the stream's reader, the interpreter)."""
+    total = time.perf_counter() - started
+    timings["total_s"] = round(total, 3)
+    timings["other_s"] = round(max(0.0, total - sum(timings.get(step, 0.0) for step in STEPS)), 3)

@@ -23,7 +23,7 @@ class By(StrEnum):
 
 
 class Reason(StrEnum):
-    """Why that one answered (README, "Who answers")."""
+    """Why that one answered (docs/REFERENCE.md, "Who answers")."""
 
     VERIFIED = "verified"  # the local answer's cited passages state it
     UNSUPPORTED = "unsupported"  # they do not: refused (never) or escalated (when_needed)
@@ -36,12 +36,26 @@ class Reason(StrEnum):
 
 
 @dataclass(frozen=True)
+class Form:
+    """What a client asks of an answer's form, never of what it may say: the grounding rules stay."""
+
+    instruction: str = ""  # e.g. an OpenAI client's system message: the answer's language, tone
+    max_tokens: int | None = None  # at most this many tokens written (fewer than the server's own limit)
+    temperature: float = 0.0  # above 0: sampled, not greedy (and neither served from nor kept in the cache)
+
+    @property
+    def plain(self) -> bool:
+        return self == Form()
+
+
+@dataclass(frozen=True)
 class Plan:
     question: str  # standalone: a follow-up rewritten
     style: str  # short | long
     top_k: int
     budget: int  # context tokens
     document_ids: list[str] | None = None
+    form: Form = Form()
 
     @property
     def long(self) -> bool:
@@ -100,10 +114,10 @@ def standalone(llm: LLM, messages: list[dict[str, str]]) -> str:
 
 
 def plan(question: str, settings, style: str | None = None, top_k: int | None = None,
-         document_ids: list[str] | None = None) -> Plan:
+         document_ids: list[str] | None = None, form: Form | None = None) -> Plan:
     style = answer_style(question, style or settings.answer_style)
     k, budget = context_size(settings, style, top_k)
-    return Plan(question, style, k, budget, document_ids)
+    return Plan(question, style, k, budget, document_ids, form or Form())
 
 
 def gather(retriever: Retriever, plan: Plan, collection: str, vector=None) -> Context:
@@ -111,7 +125,8 @@ def gather(retriever: Retriever, plan: Plan, collection: str, vector=None) -> Co
     got = retriever.retrieve(plan.question, collection, plan.top_k, plan.document_ids, plan.budget,
                              named=plan.long, vector=vector)
     passages = by_document(got.passages)
-    return Context(passages, got.best_similarity, build_prompt(plan.question, passages, plan.style))
+    return Context(passages, got.best_similarity, build_prompt(plan.question, passages, plan.style,
+                                                                  plan.form.instruction))
 
 
 def nothing_relevant(context: Context, min_relevance: float) -> Reply | None:
@@ -127,10 +142,19 @@ def hesitate(policy: RefusalPolicy, plan: Plan, context: Context) -> Hesitation:
     return policy.hesitation(context.prompt, plan.question)
 
 
-def propose(llm: LLM, context: Context, max_tokens: int):
+def propose(llm: LLM, context: Context, max_tokens: int, temperature: float = 0.0, written: dict | None = None):
     """The local model's best answer, piece by piece, even where it would begin with NOT FOUND: it is then
-    verified like any other."""
-    yield from without_loops(llm.stream(context.prompt, max_tokens, avoid_start=NOT_FOUND))
+    verified like any other. `written["answer_tokens"]` counts the pieces (tokens) the model wrote."""
+    sampling = {"temperature": temperature} if temperature > 0 else {}  # backends decode greedily by default
+    pieces = llm.stream(context.prompt, max_tokens, avoid_start=NOT_FOUND, **sampling)
+
+    def counted():
+        for piece in pieces:
+            if written is not None:
+                written["answer_tokens"] = written.get("answer_tokens", 0) + 1
+            yield piece
+
+    yield from without_loops(counted())
 
 
 def verify(verifier: Verifier, plan: Plan, context: Context, text: str, citations: list[Citation],
@@ -170,20 +194,22 @@ class Answer:
     refused: bool = _doc("True when the documents do not contain the answer.")
     citations: list[Citation] = _doc("The passages the answer draws on, each with its supporting sentence.")
     question: str = _doc("The standalone question used for retrieval (a follow-up rewritten).")
-    timings: dict[str, float] = _doc("Where its time went, in seconds (and the model's tokens): README.",
-                                     default_factory=dict)
+    timings: dict[str, float] = _doc("Where its time went, step by step, in seconds (and the model's tokens): "
+                                     "docs/REFERENCE.md, The HTTP API.", default_factory=dict)
     model: str = ""
     style: str = _doc("short or long: the kind of answer given.", default="short")
     refusal_probability: float | None = _doc("The model's chance of saying not found.", default=None)
     question_logprob: float | None = _doc("Mean log-probability of the question's words after the sources; low "
                                           "means unexpected.", default=None)
-    answered_by: By = _doc("Who answered: README, Who answers.", default=By.LOCAL)
-    answered_by_reason: Reason = _doc("Why: README, Who answers.", default=Reason.VERIFIED)
+    answered_by: By = _doc("Who answered: docs/REFERENCE.md, Who answers.", default=By.LOCAL)
+    answered_by_reason: Reason = _doc("Why: docs/REFERENCE.md, Who answers.", default=Reason.VERIFIED)
     answered_by_detail: str = _doc("The figures behind the reason, for people.", default="")
     large_tokens: int = _doc("Large-model tokens this answer spent.", default=0)
     saved_tokens: int = _doc("Large-model tokens a local or cached answer would have cost.", default=0)
     support: float | None = _doc("The local model's probability that the cited passages state the answer (its "
                                  "first sentence, for long answers); None where it was not asked.", default=None)
+    finish_reason: str = _doc("stop, or length when the answer was cut at its token limit (max_tokens).",
+                              default="stop")
     # Not returned (to_dict, the API): the context it read, and whether it may be cached.
     passages: list[Chunk] = field(default_factory=list, repr=False, metadata={"internal": True})
     verified: bool = field(default=False, repr=False, metadata={"internal": True})
@@ -209,13 +235,19 @@ def finish(reply: Reply, plan: Plan, context: Context, model: str, timings: dict
         saved = sum(count_tokens(m["content"]) for m in context.prompt) + count_tokens(text)
     return Answer(text, reply.refused, citations, plan.question, timings, model, plan.style,
                   reply.hesitation.chance, reply.hesitation.likelihood, reply.by, reply.reason,
-                  reply.detail, reply.large_tokens, saved, reply.support, context.passages,
-                  reply.verified or reply.refused)
+                  reply.detail, reply.large_tokens, saved, reply.support, passages=context.passages,
+                  verified=reply.verified or reply.refused)
+
+
+# An answer's steps, one after another: their seconds and other_s add up to total_s. first_token_s is a moment,
+# not a step; read_s and write_s (the model's reading and writing) are parts of generation_s.
+STEPS = ("queued_s", "plan_s", "rewrite_s", "cache_s", "retrieval_s", "generation_s", "verify_s", "large_s",
+         "cite_s")
 
 
 def lap(timings: dict, name: str, since: float) -> None:
     timings[name] = round(timings.get(name, 0.0) + time.perf_counter() - since, 3)
 
 
-__all__ = ["Answer", "By", "Context", "Plan", "Reason", "Reply", "escalate", "finish", "gather", "lap",
+__all__ = ["STEPS", "Answer", "By", "Context", "Form", "Plan", "Reason", "Reply", "escalate", "finish", "gather", "lap",
            "hesitate", "nothing_relevant", "plan", "propose", "standalone", "verify"]

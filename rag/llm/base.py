@@ -12,9 +12,11 @@ class LLM(Protocol):
 
     def stream(
         self, messages: Messages, max_tokens: int, stop: list[str] | None = None, avoid_start: str | None = None,
+        temperature: float = 0.0,
     ) -> Iterator[str]:
-        """The reply, piece by piece; greedy decoding so answers are reproducible. With `avoid_start` the
-        reply does not begin with that word, where the backend allows it."""
+        """The reply, piece by piece; greedy decoding (temperature 0) so answers are reproducible, unless a
+        client asks for sampling. With `avoid_start` the reply does not begin with that word, where the backend
+        allows it."""
         ...
 
 

@@ -24,6 +24,7 @@ class FakeLLM:
         self.support = support
         self.history: list[Messages] = []
         self.avoided: list[str | None] = []  # the avoid_start of each stream() call
+        self.temperatures: list[float] = []  # and its temperature
 
     def start_probability(self, messages, start):
         if start in ("yes", "no"):
@@ -39,13 +40,14 @@ class FakeLLM:
     def enqueue(self, *replies: str) -> None:
         self.replies.extend(replies)
 
-    def stream(self, messages, max_tokens, stop=None, avoid_start=None):
+    def stream(self, messages, max_tokens, stop=None, avoid_start=None, temperature: float = 0.0):
         self.history.append(messages)
         self.avoided.append(avoid_start)
+        self.temperatures.append(temperature)
         if self.replies:
             reply = self.replies.pop(0)
         else:
             match = re.search(r"\[1\] (?:\([^)\n]*\) )?(.+?)(?:\.|\n|$)", messages[-1]["content"])
             reply = f"{match.group(1).strip()} [1]" if match else "I don't know."
-        for word in reply.split(" "):
+        for word in reply.split(" ")[:max_tokens]:  # a word for a token
             yield word + " "

@@ -141,7 +141,7 @@ class LlamaCppLLM:
             raise ContextTooLong(f"the question with its sources is {len(tokens)} tokens: more than the model reads "
                                  f"at once ({limit} with {to_write} for the answer); ask a shorter one")
 
-    def stream(self, messages, max_tokens, stop=None, avoid_start=None):
+    def stream(self, messages, max_tokens, stop=None, avoid_start=None, temperature: float = 0.0):
         tokens, template_stop = self._tokens(messages)
         self._fits(tokens, min(max_tokens, 32))  # llama.cpp shortens the answer to what is left
         with self._lock:  # one llama context: one generation at a time
@@ -153,8 +153,10 @@ class LlamaCppLLM:
                     return
                 yield self._llama.detokenize([first]).decode("utf-8", errors="ignore")
                 tokens, max_tokens = tokens + [first], max_tokens - 1
+                if max_tokens <= 0:  # llama.cpp reads 0 as "no limit"
+                    return
             parts = self._llama.create_completion(
-                tokens, max_tokens=max_tokens, temperature=0.0, stop=(stop or []) + template_stop, stream=True,
+                tokens, max_tokens=max_tokens, temperature=temperature, stop=(stop or []) + template_stop, stream=True,
             )
             while True:
                 at = time.perf_counter()

@@ -65,12 +65,12 @@ class OpenAICompatibleLLM:
             return BackendUnavailable(f"LLM server answered {error.status_code}: {str(error)[:200]}")
         return error
 
-    def stream(self, messages, max_tokens, stop=None, avoid_start=None):  # avoid_start: not in the chat API
-        import openai
+    def stream(self, messages, max_tokens, stop=None, avoid_start=None, temperature: float = 0.0):
+        import openai  # avoid_start: not in the chat API
 
         try:
             chunks = self._client.chat.completions.create(
-                model=self.name, messages=messages, max_tokens=max_tokens, temperature=0, stream=True,
+                model=self.name, messages=messages, max_tokens=max_tokens, temperature=temperature, stream=True,
                 stop=stop or None,
             )
             for chunk in chunks:

@@ -5,6 +5,7 @@ import json
 import pytest
 from fastapi.testclient import TestClient
 
+from rag.answer.steps import STEPS
 from tests.conftest import SAMPLES
 from tests.integration.test_api import upload, wait_for
 
@@ -143,6 +144,10 @@ def test_timings_and_metrics_say_how_much_of_the_prompt_was_read_fresh(client, s
     first = client.post("/chat", json=ask).json()["timings"]
     again = client.post("/chat", json=ask).json()["timings"]
     assert first["prompt_tokens"] > 100 and first["read_tokens"] > 50 and first["written_tokens"] > 0
+    for timings in (first, again):  # every second in a named step: what none accounts for is next to nothing
+        steps = sum(timings.get(step, 0.0) for step in STEPS)
+        assert abs(steps + timings["other_s"] - timings["total_s"]) < 0.01
+        assert timings["other_s"] < 0.05 + 0.05 * timings["total_s"], timings
     # The same prompt again: llama.cpp still holds it; only the question is read again (its log-probability
     # needs the logits at its own positions), and that reading takes time of its own.
     assert again["prompt_tokens"] == first["prompt_tokens"] and again["read_s"] > 0

@@ -65,3 +65,19 @@ def test_a_question_that_waited_too_long_gives_up_and_the_line_moves_on():
     with turns.turn():  # the abandoned place in line does not block the next one
         order.append("after")
     assert order == ["a", "after"]
+
+
+def test_a_waiting_answer_says_its_place_and_leaves_the_line_when_dropped():
+    turns = Turns(max_waiting=8)
+    first = turns.join()
+    assert turns.wait(first, 0)  # nobody before it: its turn at once
+    second, third = turns.join(), turns.join()
+    places = turns.waits(third, every_s=0.02)
+    assert next(places) == 2 and turns.ahead() == 3
+    places.close()  # its client went away while it waited
+    fourth = turns.join()
+    assert turns.ahead_of(fourth) == 2  # the one gone is not ahead of anyone
+    turns.leave(first, 1.0)
+    assert turns.wait(second, 0) and not turns.wait(fourth, 0)
+    turns.leave(second, 1.0)
+    assert turns.wait(fourth, 0)  # the abandoned place was skipped

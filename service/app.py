@@ -17,7 +17,7 @@ from service.origin import SameOrigin
 from service.server import RequestHead
 from service.metrics import timed
 from service.errors import error_response, rag_error_response
-from service.routes import chat, collections, documents, health, v1, web
+from service.routes import chat, collections, conversations, documents, health, v1, web
 
 log = logging.getLogger(__name__)
 SLOW_READ_S = 4.0  # reading the context takes longer than a short answer should
@@ -39,7 +39,8 @@ def warm_up_answers(answers) -> None:
     if seconds > SLOW_READ_S:
         log.warning(
             "answers will be slow here: the model takes %.1f s to read its sources before it writes. A smaller"
-            " model (RAG_LLM_MODEL=qwen2.5-0.5b) or less context (RAG_CONTEXT_TOKENS) reads faster: README, Models",
+            " model (RAG_LLM_MODEL=qwen2.5-0.5b) or less context (RAG_CONTEXT_TOKENS) reads faster: "
+            "docs/REFERENCE.md, Models",
             seconds,
         )
 
@@ -74,7 +75,7 @@ def create_app(services: Services, warm_up: bool = False) -> FastAPI:
         lifespan=_lifespan(services, warm_up),
     )
     app.state.services = services
-    for module in (documents, collections, chat, health, v1, web):
+    for module in (documents, collections, conversations, chat, health, v1, web):
         app.include_router(module.router)
     app.mount("/web", web.assets, name="web")
     _add_middleware(app, services)
@@ -105,7 +106,7 @@ def _add_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, exc: RequestValidationError):
-        detail = [{"loc": e["loc"], "msg": e["msg"]} for e in exc.errors()]
+        detail = [{"loc": e["loc"], "msg": e["msg"], "type": e["type"]} for e in exc.errors()]
         return error_response(request.url.path, 422, "ValidationError", detail)
 
     @app.exception_handler(Exception)

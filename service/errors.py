@@ -47,21 +47,32 @@ def _name_of(exc: RagError) -> str:
     return getattr(exc, "code", type(exc).__name__)
 
 
-def error_response(path: str, status: int, name: str, detail, headers: dict | None = None) -> JSONResponse:
+def error_response(path: str, status: int, name: str, detail, headers: dict | None = None,
+                   param: str | None = None) -> JSONResponse:
     if path.startswith("/v1/"):
-        message = detail if isinstance(detail, str) else "; ".join(
-            f"{'.'.join(map(str, d['loc']))}: {d['msg']}" for d in detail)
-        status = 400 if status == 422 else status  # OpenAI says 400 for a malformed request
-        return JSONResponse(error_body(status, message, name), status_code=status, headers=headers)
+        return _openai_error(path, status, name, detail, headers, param)
     return JSONResponse({"error": name, "detail": detail}, status_code=status, headers=headers)
 
 
+def _openai_error(path: str, status: int, name: str, detail, headers, param) -> JSONResponse:
+    """OpenAI's shape and words: a malformed request is a 400 naming its parameter, an unknown path unknown_url."""
+    if isinstance(detail, list):
+        first = detail[0] if detail else {}
+        param = ".".join(str(part) for part in first.get("loc", ())[1:]) or None
+        name = "missing" if first.get("type") == "missing" else "invalid_value"
+        detail = "; ".join(f"{'.'.join(map(str, d['loc']))}: {d['msg']}" for d in detail)
+    if status == 404 and name == "HTTPError":
+        name = "unknown_url"
+    status = 400 if status == 422 else status  # OpenAI says 400 for a malformed request
+    return JSONResponse(error_body(status, str(detail), name, param), status_code=status, headers=headers)
+
+
 def rag_error_response(path: str, exc: RagError) -> JSONResponse:
-    return error_response(path, status_of(exc), _name_of(exc), str(exc), _headers_of(exc))
+    return error_response(path, status_of(exc), _name_of(exc), str(exc), _headers_of(exc), getattr(exc, "param", None))
 
 
 def stream_error(path: str, exc: RagError) -> dict:
     """The body of an error event in a stream already under way (its status was sent with the first byte)."""
     if path.startswith("/v1/"):
-        return error_body(status_of(exc), str(exc), _name_of(exc))
+        return error_body(status_of(exc), str(exc), _name_of(exc), getattr(exc, "param", None))
     return {"error": _name_of(exc), "detail": str(exc)}

@@ -4,7 +4,7 @@ the documents. `model` selects the collection (`rag`, `rag:NAME`); our fields ri
 import base64
 import json
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 
 from rag.errors import RagError
 from service.deps import AnsweringDep, CallerDep, LibraryDep, ServicesDep
@@ -12,8 +12,8 @@ from service.errors import stream_error
 from service.schemas import STREAM, OpenAIErrorOut, errors
 from service.streaming import ClosingStreamingResponse
 from service.openai_api import (
-    EMBEDDING_MODEL, ChatCompletionRequest, Completion, EmbeddingRequest, ModelNotFound, collection_of,
-    extras, models,
+    EMBEDDING_MODEL, ChatCompletionRequest, Completion, EmbeddingRequest, InvalidParameter, ModelNotFound,
+    collection_of, extras, model, models, texts_of, usage,
 )
 
 router = APIRouter(prefix="/v1", tags=["openai"], responses=errors(404, shape=OpenAIErrorOut))
@@ -29,26 +29,31 @@ def list_models(services: ServicesDep, library: LibraryDep) -> dict:
     return models(services.settings.collection, _names(library))
 
 
+@router.get("/models/{model_id}")
+def get_model(services: ServicesDep, library: LibraryDep, model_id: str) -> dict:
+    """One of the models /v1/models lists; another is a 404 `model_not_found`."""
+    if model_id != EMBEDDING_MODEL:
+        collection_of(model_id, services.settings.collection, _names(library))
+    return model(model_id)
+
+
 @router.post("/chat/completions", responses=STREAM)
-def chat_completions(services: ServicesDep, answering: AnsweringDep, request: ChatCompletionRequest):
-    """OpenAI's chat completions, answered from the collection the model names. Extra fields in the
-    response (and in the last stream chunk): `citations`, `answered_by` (local, large or cache),
+def chat_completions(services: ServicesDep, answering: AnsweringDep, request: ChatCompletionRequest, http: Request):
+    """OpenAI's chat completions, answered from the collection the model names. The content ends with a Sources
+    block (`sources_in_content: false` leaves it out); `annotations` link each source's document. Extra fields
+    in the response (and in the last stream chunk): `citations`, `answered_by` (local, large or cache),
     `answered_by_reason`, `answered_by_detail`, `refused`; the first stream chunk carries `sources`."""
+    request.check_supported()
     collection = collection_of(request.model, services.settings.collection, _names(answering.library))
-    messages = request.as_messages()
-    events = answering.chat(messages, collection)
-    completion = Completion(request.model)
+    messages, form = request.as_messages(), request.form()
+    chat = answering.chat(messages, collection, form=form)
+    events = (e for e in chat if e["type"] != "waiting")  # our clients show it; OpenAI's have no place for it
+    completion = Completion(request.model, request.sources_in_content, str(http.base_url))
     count = services.embedder.count_tokens
-    prompt_tokens = sum(count(m["content"]) for m in messages)
-
-    def usage(answer: str) -> dict:  # estimates, in the embedding model's tokens
-        completion_tokens = count(answer)
-        return {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
-                "total_tokens": prompt_tokens + completion_tokens}
-
+    asked = sum(count(m.text()) for m in request.messages)
     if not request.stream:
         *_, done = events
-        return completion.response(done, usage(done["answer"]))
+        return completion.response(done, usage(done, asked, count))
     first = next(events)  # errors before the first event still get a proper status code
     include_usage = bool((request.stream_options or {}).get("include_usage"))
 
@@ -62,29 +67,34 @@ def chat_completions(services: ServicesDep, answering: AnsweringDep, request: Ch
                 if event["type"] == "token":
                     yield data(completion.chunk({"content": event["text"]}))
                 elif event["type"] == "done":
-                    yield data(completion.chunk({}, "stop", **extras(event)))
+                    if tail := completion.sources(event):
+                        yield data(completion.chunk({"content": tail}))
+                    yield data(completion.chunk({}, event["finish_reason"], **extras(event)))
                     if include_usage:
-                        yield data(completion.usage_chunk(usage(event["answer"])))
+                        yield data(completion.usage_chunk(usage(event, asked, count)))
         except RagError as e:  # after the first byte the status is sent: report in the stream
             yield data(stream_error("/v1/chat/completions", e))
         yield "data: [DONE]\n\n"
 
-    return ClosingStreamingResponse(events, sse())
+    return ClosingStreamingResponse(chat, sse())
 
 
 @router.post("/embeddings")
 def embeddings(services: ServicesDep, caller: CallerDep, request: EmbeddingRequest) -> dict:
     """Vectors from the service's own embedding model (all-MiniLM-L6-v2, 384 dimensions, unit length;
-    texts longer than 256 tokens are cut). `float` or `base64` (little-endian float32) encoding."""
+    texts longer than 256 tokens are cut). `float` or `base64` (little-endian float32) encoding. Input: texts,
+    or token ids of OpenAI's cl100k_base (LangChain's OpenAIEmbeddings sends those), decoded here."""
     if request.model != EMBEDDING_MODEL:
         raise ModelNotFound(f"the embedding model is {EMBEDDING_MODEL!r}, not {request.model!r}")
-    texts = [request.input] if isinstance(request.input, str) else request.input
+    texts = texts_of(request.input)
     if not texts or len(texts) > 2048 or any(not t for t in texts):
-        raise RagError("input must be 1 to 2,048 non-empty strings")
+        raise InvalidParameter("input", "input must be 1 to 2,048 non-empty strings (or lists of token ids)",
+                               "invalid_value")
     if sum(len(t) for t in texts) > 1_000_000:
-        raise RagError("input is over 1,000,000 characters")
+        raise InvalidParameter("input", "input is over 1,000,000 characters", "string_above_max_length")
     if request.dimensions not in (None, services.embedder.dimension):
-        raise RagError(f"this model has {services.embedder.dimension} dimensions only")
+        raise InvalidParameter("dimensions", f"this model has {services.embedder.dimension} dimensions only",
+                               "invalid_value")
     tokens = sum(services.embedder.count_tokens(t) for t in texts)
     services.gate.charge_embedding(caller, tokens)
     vectors = services.embedding_line.embed(texts)

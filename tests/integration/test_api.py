@@ -412,7 +412,7 @@ def test_an_oversized_body_under_v1_is_refused_in_openais_shape(settings, embedd
     with TestClient(create_app(build_services(small, embedder, FakeLLM()))) as client:
         body = {"model": "rag", "messages": [{"role": "user", "content": "x" * 4000}] * 40}
         response = client.post("/v1/chat/completions", json=body)
-    assert response.status_code == 413 and response.json()["error"]["code"] == "FileTooLarge"
+    assert response.status_code == 413 and response.json()["error"]["code"] == "request_too_large"
 
 
 def test_health_is_degraded_when_the_catalog_database_goes_away(settings, embedder, fake_llm):

@@ -1,6 +1,8 @@
 """A tenant's library: its collections, documents, uploads, jobs and deletes. Only ever reached bound to one
 tenant (`Library.for_tenant`), built per request from the caller, so no call can forget whose data it is."""
 
+from pathlib import Path
+
 from ingest.files import sha256_file
 from rag.catalog import NewUpload, document_id
 from rag.errors import BackendUnavailable, CollectionNotFound, Conflict, DocumentNotFound, FileTooLarge, QuotaExceeded
@@ -65,6 +67,23 @@ class TenantLibrary:
         if doc is None or owner(doc.collection) != self.tenant:  # another tenant's is as absent as a missing one
             raise DocumentNotFound(f"no document {doc_id}")
         return doc
+
+    def original(self, doc_id: str) -> tuple[bytes, str]:
+        """The document's file as it was uploaded (or as ingested from this machine's disk, while unchanged)
+        and its name."""
+        doc = self.document(doc_id)
+        data = self.catalog.upload(doc_id)
+        if data is None and doc.location and Path(doc.location).is_file() and sha256_file(doc.location) == doc.sha256:
+            data = Path(doc.location).read_bytes()
+        if data is None:
+            raise DocumentNotFound(f"the file of {doc.source} is not kept here (it was ingested from another "
+                                   f"machine's disk); its passages are: GET /documents/{doc_id}/passages")
+        return data, Path(doc.source).name
+
+    def passages(self, doc_id: str) -> list[dict]:
+        self.document(doc_id)
+        return [{"index": c.index, "page": c.page, "headings": c.headings, "text": c.text}
+                for c in self.catalog.lexical.passages(doc_id)]
 
     def job(self, job_id: str) -> dict:
         job = self.jobs.get(job_id)

@@ -6,6 +6,7 @@ from ingest.library import TenantLibrary
 from service.answering import Answering
 from service.auth import Caller
 from service.container import Services
+from service.conversations import Conversations
 
 
 def get_services(request: Request) -> Services:
@@ -35,9 +36,18 @@ def get_library(request: Request) -> TenantLibrary:
 LibraryDep = Annotated[TenantLibrary, Depends(get_library)]
 
 
-def get_answering(request: Request, library: LibraryDep) -> Answering:
+def get_conversations(request: Request, library: LibraryDep) -> Conversations:
+    """The caller's conversations: its tenant's, and its key's where keys exist."""
+    key = request.state.caller.key
+    return Conversations(request.app.state.services.catalog.conversations, library, key.id if key else "")
+
+
+ConversationsDep = Annotated[Conversations, Depends(get_conversations)]
+
+
+def get_answering(request: Request, library: LibraryDep, conversations: ConversationsDep) -> Answering:
     services = request.app.state.services
-    return Answering(services.answers, library, services.metrics)
+    return Answering(services.answers, library, services.metrics, conversations)
 
 
 AnsweringDep = Annotated[Answering, Depends(get_answering)]

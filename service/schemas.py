@@ -40,9 +40,21 @@ class ChatRequest(BaseModel):
     )
     cache: bool = Field(True, description="false: a fresh answer, not one cached for a like question (the fresh "
                         "answer then replaces it, when verified)")
+    conversation_id: Text | None = Field(None, description="A kept conversation (POST /conversations): the question "
+                                         "is asked after its messages and kept in it, with its answer.")
+    regenerate: bool = Field(False, description="With conversation_id and no question: its last question answered "
+                             "anew (the last answer replaced, never from the cache).")
 
     @model_validator(mode="after")
     def one_question(self):
+        if self.conversation_id is not None:
+            if self.messages:
+                raise ValueError("a kept conversation has its own messages: give `question` only")
+            if bool(self.question) == self.regenerate:
+                raise ValueError("with conversation_id give `question`, or `regenerate: true` without one")
+            return self
+        if self.regenerate:
+            raise ValueError("regenerate needs a conversation_id")
         if not self.question and not self.messages:
             raise ValueError("give `question` or `messages`")
         if self.messages and self.messages[-1].role != "user":
@@ -76,6 +88,38 @@ def _from_answer():
 ChatResponse = _from_answer()
 
 
+class NewConversation(BaseModel):
+    collection: Text | None = Field(None, description="The collection its questions are asked of (default: the "
+                                    "default collection).")
+    title: Text = Field("", max_length=200, description="Empty: the first question names it.")
+
+
+class ConversationTitle(BaseModel):
+    title: Text = Field(min_length=1, max_length=200)
+
+
+class ConversationOut(BaseModel):
+    id: str
+    collection: str
+    title: str
+    created_at: str
+    updated_at: str
+
+
+class KeptMessage(BaseModel):
+    role: Literal["user", "assistant"]
+    content: str
+    citations: list[dict] = Field(description="As the answer gave them; `gone: true` where the document was deleted "
+                                  "since.")
+    answered_by: str | None
+    refused: bool
+    created_at: str
+
+
+class ConversationWithMessages(ConversationOut):
+    messages: list[KeptMessage]
+
+
 class UploadedDocument(BaseModel):
     document_id: str
     name: str
@@ -104,6 +148,13 @@ class DocumentOut(BaseModel):
     updated_at: str
 
 
+class PassageOut(BaseModel):
+    index: int
+    page: int | None
+    headings: str
+    text: str
+
+
 class JobFile(BaseModel):
     model_config = ConfigDict(extra="allow")
     name: str | None = None
@@ -129,7 +180,7 @@ class JobOut(BaseModel):
 
 class ErrorOut(BaseModel):
     error: str = Field(description="the error's name, e.g. CollectionNotFound, FileTooLarge, ServiceBusy")
-    detail: str | list[dict] = Field(description="what went wrong, for people; for 422 a list of {loc, msg}")
+    detail: str | list[dict] = Field(description="what went wrong, for people; for 422 a list of {loc, msg, type}")
 
 
 class OpenAIError(BaseModel):
@@ -161,7 +212,7 @@ COMMON = (400, 401, 413, 422, 429, 503)
 
 # A streamed answer (`stream: true`): server-sent events, each a JSON `data` line, under an `event` name on /chat.
 EVENT = {"type": "object", "required": ["data"],
-         "properties": {"event": {"type": "string", "enum": ["sources", "token", "done", "error"]},
+         "properties": {"event": {"type": "string", "enum": ["waiting", "sources", "token", "done", "error"]},
                         "data": {"type": "string"}}}
 STREAM = {200: {"content": {"text/event-stream": {"schema": EVENT}},
                 "description": "the answer; with `stream: true`, server-sent events"}}

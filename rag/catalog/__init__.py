@@ -7,16 +7,17 @@ from sqlalchemy.engine import make_url
 from rag.blobs import open_blobs
 from rag.catalog import tables
 from rag.catalog.base import (
-    AnswerRecords, CachedAnswer, Catalog, Document, Documents, Job, JobRecords, Lexical, NewUpload, Uploads, WordIndex,
-    document_id,
+    AnswerRecords, CachedAnswer, Catalog, Conversation, ConversationRecords, Document, Documents, Job, JobRecords,
+    Lexical, Message, NewUpload, Uploads, WordIndex, document_id,
 )
 from rag.catalog.fts5 import Fts5Lexical
 from rag.catalog.pgfts import PgLexical
 from rag.catalog.sql import SqlCatalog
 from rag.errors import BackendUnavailable
 
-__all__ = ["AnswerRecords", "CachedAnswer", "Catalog", "Document", "Documents", "Job", "JobRecords", "Lexical",
-           "NewUpload", "Uploads", "WordIndex", "document_id", "open_catalog", "catalog_url"]
+__all__ = ["AnswerRecords", "CachedAnswer", "Catalog", "Conversation", "ConversationRecords", "Document", "Documents",
+           "Job", "JobRecords", "Lexical", "Message", "NewUpload", "Uploads", "WordIndex", "document_id", "open_catalog",
+           "catalog_url"]
 
 
 def catalog_url(settings) -> str:

@@ -72,6 +72,53 @@ class CachedAnswer:
     cost: int
 
 
+@dataclass
+class Conversation:
+    id: str
+    tenant: str
+    owner: str
+    collection: str
+    title: str
+    created_at: str
+    updated_at: str
+
+
+@dataclass
+class Message:
+    role: str  # user | assistant
+    content: str
+    citations: list[dict]
+    answered_by: str | None
+    refused: bool
+    created_at: str
+    id: int = 0
+
+
+class ConversationRecords(Protocol):
+    """Conversations and their messages. Every read and change names the tenant and owner: another's
+    conversation is as absent as a missing one."""
+
+    def create(self, tenant: str, owner: str, collection: str, title: str) -> Conversation: ...
+
+    def list(self, tenant: str, owner: str) -> list[Conversation]:
+        """Newest first (by their last message)."""
+
+    def get(self, conversation_id: str, tenant: str, owner: str) -> Conversation | None: ...
+
+    def messages(self, conversation_id: str) -> list[Message]: ...
+
+    def add(self, conversation_id: str, message: Message) -> None:
+        """Appended; the conversation's updated_at moves on."""
+
+    def drop_last_answers(self, conversation_id: str) -> None:
+        """The answers after its last question removed (to answer it again)."""
+
+    def rename(self, conversation_id: str, tenant: str, owner: str, title: str) -> bool: ...
+
+    def delete(self, conversation_id: str, tenant: str, owner: str) -> bool:
+        """With its messages; False when there was none of the tenant's and owner's."""
+
+
 class Lexical(Protocol):
     """Word search over the same chunks as the vector store, and over whole documents."""
 
@@ -82,6 +129,9 @@ class Lexical(Protocol):
     def naming(self, words: list[str], document_ids: list[str]) -> list[str]: ...
 
     def ids(self, document_id: str) -> list[str]: ...
+
+    def passages(self, document_id: str) -> list[Chunk]:
+        """The document's chunks in its order."""
 
     def chunks(self, collection: str) -> list[Chunk]: ...
 
@@ -189,5 +239,6 @@ class Catalog(Documents, JobRecords, Uploads, AnswerRecords, Protocol):
     url: str  # without its password
     lexical: Lexical
     keys: ApiKeys
+    conversations: ConversationRecords
 
     def close(self) -> None: ...

@@ -60,6 +60,11 @@ class WordIndex:
 
     # -- chunks ----------------------------------------------------------------------------------
 
+    def passages(self, document_id: str) -> list[Chunk]:
+        """The document's chunks in its order."""
+        rows = self._rows("SELECT * FROM chunks WHERE document_id = :d ORDER BY idx", {"d": document_id})
+        return [chunk_of(r, 0.0) for r in rows]
+
     def ids(self, document_id: str) -> list[str]:
         return [r["id"] for r in self._rows("SELECT id FROM chunks WHERE document_id = :d ORDER BY idx",
                                             {"d": document_id})]

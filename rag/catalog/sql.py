@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 from rag.catalog import tables as t
 from rag.catalog.tables import now
 from rag.catalog.base import CachedAnswer, Document
+from rag.catalog.conversations import SqlConversations
 from rag.catalog.keys import ApiKeys
 from rag.catalog.sql_jobs import SqlJobs
 from rag.catalog.sql_uploads import SqlUploads
@@ -36,6 +37,7 @@ class SqlCatalog(SqlJobs, SqlUploads):
         self.reader = reader or engine  # reads (SQLite: an autocommit engine, so readers never wait for a writer)
         self.lexical = lexical
         self.keys = ApiKeys(self)
+        self.conversations = SqlConversations(self)
         self.url = engine.url.render_as_string(hide_password=True)
 
     @contextmanager
@@ -192,7 +194,8 @@ class SqlCatalog(SqlJobs, SqlUploads):
         a = t.answer_cache.c
         with self._write() as conn:
             conn.execute(insert(t.answer_cache).values(
-                collection=collection, version=version, kind=kind, question=question, vector=vector, answer=answer,
+                collection=collection, version=version, kind=kind, question=question.replace("\x00", ""), vector=vector,
+                answer=answer.replace("\x00", ""),
                 cost=cost, created_at=now()))
             # Older versions can never be served again; keep the newest `keep` of this one.
             conn.execute(delete(t.answer_cache).where(a.collection == collection, a.version < version))

@@ -117,3 +117,29 @@ api_keys = Table(
     Column("created_at", String, nullable=False),
     Column("revoked_at", String),
 )
+
+# Conversations kept for the page and /chat's conversation_id: a tenant's (and a key's, where keys exist).
+conversations = Table(
+    "conversations", metadata,
+    Column("id", String, primary_key=True),
+    Column("tenant", String, nullable=False),
+    Column("owner", String, nullable=False, server_default=""),  # the API key's id; "" with auth off
+    Column("collection", String, nullable=False),  # its name within the tenant, as the requests give it
+    Column("title", Text, nullable=False, server_default=""),
+    Column("created_at", String, nullable=False),
+    Column("updated_at", String, nullable=False),
+    Index("conversations_by_owner", "tenant", "owner", "updated_at"),
+)
+
+conversation_messages = Table(
+    "conversation_messages", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("conversation_id", String, nullable=False),
+    Column("role", String, nullable=False),  # user | assistant
+    Column("content", Text, nullable=False),
+    Column("citations", Text, nullable=False, server_default="[]"),  # JSON, as the answer gave them
+    Column("answered_by", String),  # local | large | cache, for answers
+    Column("refused", Integer, nullable=False, server_default="0"),
+    Column("created_at", String, nullable=False),
+    Index("conversation_messages_by_conversation", "conversation_id", "id"),
+)

@@ -16,12 +16,18 @@ router = APIRouter(responses=errors(), tags=["chat"])
 def chat(answering: AnsweringDep, request: ChatRequest):
     """Answer from the documents, with citations; `refused` is true when they do not contain the answer.
 
-    With `stream: true` the answer comes as server-sent events: one `sources` event with the passages the
+    With `conversation_id` (POST /conversations) the question and its answer are kept in that conversation.
+    With `stream: true` the answer comes as server-sent events: `waiting` (`{ahead, expected_s}`) while other
+    answers hold the model, one `sources` event with the passages the
     model reads (`{"sources": [{number, document_id, name, page, headings, excerpt}]}`), `token` events
     with `{"text"}` (joined, exactly the final `answer`), then one `done` event with the full response.
     """
-    events = answering.chat(request.as_messages(), request.collection, request.top_k, request.document_ids,
-                            request.style, request.cache)
+    if request.conversation_id:
+        events = answering.converse(request.conversation_id, request.question, request.style, request.cache,
+                                    request.regenerate)
+    else:
+        events = answering.chat(request.as_messages(), request.collection, request.top_k, request.document_ids,
+                                request.style, request.cache)
     first = next(events)  # errors before the first event (an unknown collection, a busy model) get their status
     if request.stream:
 

@@ -1,11 +1,14 @@
 from pathlib import Path
 
-from fastapi import APIRouter, Form, UploadFile, status
+import mimetypes
+from urllib.parse import quote
+
+from fastapi import APIRouter, Form, Response, UploadFile, status
 from fastapi.concurrency import run_in_threadpool
 
 from rag.tenants import collection_name
 from service.deps import LibraryDep
-from service.schemas import DocumentOut, JobOut, UploadResponse, errors
+from service.schemas import DocumentOut, JobOut, PassageOut, UploadResponse, errors
 
 router = APIRouter(responses=errors(), tags=["documents"])
 
@@ -49,3 +52,23 @@ def get_document(library: LibraryDep, document_id: str):
 def delete_document(library: LibraryDep, document_id: str) -> None:
     """Remove a document and its chunks from both indexes."""
     library.delete_document(document_id)
+
+
+@router.get("/documents/{document_id}/file", responses={**errors(404), 200: {"content": {"application/pdf": {}}}})
+def get_file(library: LibraryDep, document_id: str) -> Response:
+    """The document's file as uploaded. A PDF opens in the browser (`#page=N` opens it at a page); other types
+    download, never rendered here (an HTML file's scripts must not run on this service's pages)."""
+    data, name = library.original(document_id)
+    pdf = name.lower().endswith(".pdf")
+    kind = "application/pdf" if pdf else (mimetypes.guess_type(name)[0] or "application/octet-stream")
+    disposition = f"{'inline' if pdf else 'attachment'}; filename*=UTF-8''{quote(name)}"
+    headers = {"Content-Disposition": disposition, "X-Content-Type-Options": "nosniff", "Cache-Control": "private"}
+    if not pdf:  # a PDF's own viewer would be blocked by it; anything else never runs a script here
+        headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return Response(data, media_type=kind, headers=headers)
+
+
+@router.get("/documents/{document_id}/passages", response_model=list[PassageOut], responses=errors(404))
+def get_passages(library: LibraryDep, document_id: str):
+    """The document's passages in its order (what the page shows around a cited one)."""
+    return library.passages(document_id)

@@ -1,7 +1,7 @@
 """One contract for every catalog, SQLite (FTS5) in the data directory and the real PostgreSQL (tsvector), by role:
 Documents (test_documents_*, test_collections_*), WordIndex (test_word_*), JobRecords (test_jobs_*, test_a_job_*),
 AnswerRecords (test_cached_answers_*), Uploads (test_uploaded_*, test_quota_*; their bytes in
-test_blob_contract.py); the keys in test_tenants.py."""
+test_blob_contract.py), ConversationRecords (test_conversations_*); the keys in test_tenants.py."""
 
 import threading
 import time
@@ -9,7 +9,9 @@ import time
 import numpy as np
 import pytest
 
-from rag.catalog import AnswerRecords, Documents, JobRecords, Lexical, Uploads, document_id, open_catalog
+from rag.catalog import (
+    AnswerRecords, ConversationRecords, Documents, JobRecords, Lexical, Message, Uploads, document_id, open_catalog,
+)
 from rag.chunks import Chunk
 from rag.errors import BackendUnavailable
 from rag.settings import Settings
@@ -43,10 +45,11 @@ def test_the_catalog_plays_every_role(catalog, role):
             continue
         wanted = list(inspect.signature(method).parameters)
         assert list(inspect.signature(getattr(type(catalog), name)).parameters) == wanted, (role.__name__, name)
-    for name, method in inspect.getmembers(Lexical, inspect.isfunction):
-        if not name.startswith("_"):
-            assert list(inspect.signature(getattr(type(catalog.lexical), name)).parameters) == list(
-                inspect.signature(method).parameters), ("Lexical", name)
+    for part, protocol in ((catalog.lexical, Lexical), (catalog.conversations, ConversationRecords)):
+        for name, method in inspect.getmembers(protocol, inspect.isfunction):
+            if not name.startswith("_"):
+                assert list(inspect.signature(getattr(type(part), name)).parameters) == list(
+                    inspect.signature(method).parameters), (protocol.__name__, name)
 
 
 def chunks_of(doc: str, collection: str, texts: list[str]) -> list[Chunk]:
@@ -241,3 +244,29 @@ def test_jobs_are_claimed_in_arrival_order_per_collection_and_fairly_across_tena
     catalog.update_job("a1", lease_until=time.time() - 1)
     assert catalog.claim_next("w3", lease_s=60).id == "a1"
     assert catalog.claim_next("w4", lease_s=60).id == "a2"  # another worker may write the same collection
+
+
+def test_conversations_keep_their_messages_for_their_owner_only(catalog):
+    import uuid
+
+    tenant = f"t{uuid.uuid4().hex[:8]}"  # the PostgreSQL database is shared by the module's tests
+    records = catalog.conversations
+    first = records.create(tenant, "key-1", "default", "")
+    second = records.create(tenant, "key-1", "legal", "Contracts")
+    cited = [{"number": 1, "document_id": "d1", "name": "a.md"}]
+    records.add(first.id, Message("user", "How many\x00 days?", [], None, False, ""))  # PostgreSQL holds no NUL
+    records.add(first.id, Message("assistant", "28 days [1]", cited, "local", False, ""))
+    assert [c.id for c in records.list(tenant, "key-1")] == [first.id, second.id]  # the latest message first
+    got = records.messages(first.id)
+    assert [(m.role, m.content, m.citations, m.answered_by) for m in got] == [
+        ("user", "How many days?", [], None), ("assistant", "28 days [1]", cited, "local")]
+    for other in ((tenant, "key-2"), ("someone-else", "key-1")):  # another key's, another tenant's: absent
+        assert records.get(first.id, *other) is None and records.list(*other) == []
+        assert not records.rename(first.id, *other, "x") and not records.delete(first.id, *other)
+    records.add(first.id, Message("user", "And sick days?", [], None, False, ""))
+    records.add(first.id, Message("assistant", "Tell your lead", [], "local", False, ""))
+    records.drop_last_answers(first.id)  # to answer the last question anew
+    assert [m.content for m in records.messages(first.id)][-2:] == ["28 days [1]", "And sick days?"]
+    assert records.rename(first.id, tenant, "key-1", "Time off") and records.get(first.id, tenant, "key-1").title == "Time off"
+    assert records.delete(first.id, tenant, "key-1") and records.messages(first.id) == []
+    assert records.get(first.id, tenant, "key-1") is None and records.delete(second.id, tenant, "key-1")

@@ -1,12 +1,13 @@
-// smallrag's page: upload documents, follow their ingest jobs, chat over a collection with streamed, cited
-// answers. Plain JavaScript against the service's own API; nothing is fetched from anywhere else.
+// smallrag's page: upload documents, follow their ingest jobs, pick collections (here), and chat over a collection
+// with streamed, cited answers (chat.js). Plain JavaScript against the service's own API; nothing is fetched from
+// anywhere else.
 "use strict";
 
 const $ = (selector) => document.querySelector(selector);
 const state = {
   key: localStorage.getItem("smallrag.key") || "",
   collection: localStorage.getItem("smallrag.collection") || "default",
-  messages: [], // the conversation so far: follow-up questions are asked with it
+  conversation: localStorage.getItem("smallrag.conversation"), // kept by the service: reopened after a reload
 };
 
 class ApiError extends Error {
@@ -200,146 +201,6 @@ dropzone.addEventListener("drop", (event) => {
   uploadAll(event.dataTransfer.files);
 });
 
-// -- chat -------------------------------------------------------------------------------------
-
-function newConversation() {
-  state.messages = [];
-  $("#conversation").replaceChildren();
-}
-
-$("#new-conversation").addEventListener("click", () => { newConversation(); $("#question").focus(); });
-
-$("#question").addEventListener("keydown", (event) => {
-  if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
-    event.preventDefault();
-    $("#ask-form").requestSubmit();
-  }
-});
-
-$("#ask-form").addEventListener("submit", async (event) => {
-  event.preventDefault();
-  const question = $("#question").value.trim();
-  if (!question) return;
-  $("#question").value = "";
-  $("#send").disabled = true;
-  try { await ask(question); } finally { $("#send").disabled = false; $("#question").focus(); }
-});
-
-// fresh: a new answer, not the cached one (Regenerate)
-async function ask(question, fresh = false) {
-  $("#conversation").append(element("li", { class: "question" }, question));
-  const text = element("div", { class: "answer-text" });
-  const reading = element("p", { class: "reading" }, "Searching your documents…");
-  const item = element("li", { class: "answer", "aria-busy": "true" }, reading, text);
-  $("#conversation").append(item);
-  item.scrollIntoView({ block: "end" });
-  const messages = [...state.messages, { role: "user", content: question }].slice(-20);
-  let response;
-  try {
-    response = await fetch("/chat", {
-      method: "POST", headers: headers({ "Content-Type": "application/json" }),
-      body: JSON.stringify({ messages, collection: state.collection, stream: true, cache: !fresh }),
-    });
-  } catch { return failed(item, "the service cannot be reached"); }
-  if (!response.ok) {
-    let body = null;
-    try { body = await response.json(); } catch { /* not JSON */ }
-    if (response.status === 401) askForKey("This service needs an API key.");
-    const wait = response.headers.get("Retry-After");
-    return failed(item, `${(body && body.detail) || `HTTP ${response.status}`}${wait ? ` (try again in ${wait} s)` : ""}`);
-  }
-  for await (const [kind, data] of events(response)) {
-    if (kind === "sources") {
-      const names = [...new Set(data.sources.map((s) => s.name))];
-      reading.textContent = names.length ? `Reading ${data.sources.length} passages from ${names.join(", ")}…`
-                                         : "Nothing in your documents matches this question.";
-    } else if (kind === "token") {
-      text.textContent += data.text;
-    } else if (kind === "done") {
-      reading.remove();
-      showAnswer(item, text, data, question);
-      state.messages.push({ role: "user", content: question }, { role: "assistant", content: data.answer });
-    } else if (kind === "error") {
-      return failed(item, data.detail);
-    }
-  }
-  item.setAttribute("aria-busy", "false");
-}
-
-async function* events(response) {
-  // Server-sent events from a POST: EventSource only does GET.
-  const reader = response.body.pipeThrough(new TextDecoderStream()).getReader();
-  let buffer = "";
-  for (;;) {
-    const { value, done } = await reader.read();
-    if (done) return;
-    buffer += value;
-    let cut;
-    while ((cut = buffer.indexOf("\n\n")) >= 0) {
-      const block = buffer.slice(0, cut);
-      buffer = buffer.slice(cut + 2);
-      let kind = "message", data = "";
-      for (const line of block.split("\n")) {
-        if (line.startsWith("event: ")) kind = line.slice(7);
-        else if (line.startsWith("data: ")) data += line.slice(6);
-      }
-      if (data) yield [kind, JSON.parse(data)];
-    }
-  }
-}
-
-function failed(item, message) {
-  item.setAttribute("aria-busy", "false");
-  item.classList.add("error");
-  item.replaceChildren(element("p", {}, `Could not answer: ${message}`));
-}
-
-function showAnswer(item, text, done, question) {
-  const byNumber = new Map(done.citations.map((c) => [c.number, c]));
-  text.replaceChildren();
-  // The answer's [n] markers become buttons that show the passage.
-  for (const part of done.answer.split(/(\[\d+\])/)) {
-    const citation = byNumber.get(Number((part.match(/^\[(\d+)\]$/) || [])[1]));
-    text.append(citation ? citeButton(citation, part) : part);
-  }
-  if (done.refused) {
-    item.classList.add("refused");
-    item.prepend(element("p", { class: "mark" }, "Not found in your documents"));
-  }
-  const by = { large: "Answered by the large model", cache: "From the answer cache" }[done.answered_by];
-  if (by) item.append(element("p", { class: "badge", title: done.answered_by_detail || "" }, by));
-  if (done.citations.length) {
-    item.append(element("ul", { class: "citations", "aria-label": "Sources" },
-      ...done.citations.map((c) => element("li", {}, citeButton(c, `[${c.number}] ${c.name}${c.page ? `, page ${c.page}` : ""}`)))));
-  }
-  // The latest answer can be asked for again, fresh (bypassing the answer cache).
-  for (const old of document.querySelectorAll("#conversation .regenerate")) old.remove();
-  item.append(element("button", { type: "button", class: "regenerate", onclick: () => regenerate(item, question) },
-                      "Regenerate"));
-}
-
-async function regenerate(item, question) {
-  if ($("#send").disabled) return; // an answer is on its way
-  item.previousElementSibling?.remove(); // its question, asked again below
-  item.remove();
-  state.messages.splice(-2, 2);
-  $("#send").disabled = true;
-  try { await ask(question, true); } finally { $("#send").disabled = false; }
-}
-
-function citeButton(citation, label) {
-  return element("button", { type: "button", class: "cite", onclick: () => showCitation(citation),
-                             "aria-label": `Source ${citation.number}: ${citation.name}` }, label);
-}
-
-function showCitation(citation) {
-  $("#citation-title").textContent = `[${citation.number}] ${citation.name}`;
-  $("#citation-where").textContent = [citation.page ? `page ${citation.page}` : "", citation.headings || ""]
-    .filter(Boolean).join(" · ");
-  $("#citation-excerpt").textContent = citation.excerpt;
-  $("#citation").showModal();
-}
-
 // -- start ------------------------------------------------------------------------------------
 
 let refreshing = null; // one timer while documents are pending
@@ -355,10 +216,12 @@ async function refresh() {
 async function start() {
   try {
     await refresh();
+    await loadConversations();
+    if (state.conversation) await openConversation(state.conversation);
     notice("");
   } catch (error) {
     if (error.status !== 401) notice(`The service cannot be reached: ${error.message}`);
   }
 }
 
-start();
+document.addEventListener("DOMContentLoaded", start); // after chat.js, which it needs

@@ -11,12 +11,13 @@ from evals.datasets import load_dataset, sample
 from evals.runner import eval_settings, evaluate, open_pipeline
 
 
-def run_eval(settings, dataset_name, limit, k, models, docs, retrieval_only, progress=None, catalog=None) -> list:
+def run_eval(settings, dataset_name, limit, k, models, docs, retrieval_only, progress=None, catalog=None,
+             sets=None) -> list:
     """progress: "bar" (a terminal), "lines" (a line per tenth of the questions, for logs) or None."""
     from rag.answer import AnswerService
     from rag.llm import get_llm
 
-    dataset = load_dataset(dataset_name, docs, workdir=Path(tempfile.gettempdir()))
+    dataset = load_dataset(dataset_name, docs, workdir=Path(tempfile.gettempdir()), sets=sets)
     retriever, ingest_summary = open_pipeline(eval_settings(settings, dataset, catalog), dataset)
     questions = sample(dataset.questions, limit)
     results = []

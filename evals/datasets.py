@@ -190,13 +190,17 @@ BUILT_IN = {"squad": load_squad, "docugami": load_docugami, "cmu": load_cmu, "ar
 WRITES_DOCUMENTS = {"squad", "hotpotqa"}  # their documents are made from the data, in workdir
 
 
-def load_dataset(name_or_path: str, documents: Path | None = None, workdir: Path | None = None) -> Dataset:
+def load_dataset(name_or_path: str, documents: Path | None = None, workdir: Path | None = None,
+                 sets: Path | None = None) -> Dataset:
+    """A JSONL file, or a built-in set read from `sets` (default: shared/eval beside the checkout)."""
     if name_or_path in BUILT_IN:
-        if not SHARED_EVAL.is_dir():
-            raise RagError(f"the built-in sets are read from {SHARED_EVAL}, which is missing")
+        base = sets or SHARED_EVAL
+        if not base.is_dir():
+            raise RagError(f"the built-in sets are read from {base}, which is missing: pass --sets FOLDER (or "
+                           f"RAG_EVAL_SETS) holding them; docs/EVAL.md says where each comes from")
         if name_or_path in WRITES_DOCUMENTS:
-            return BUILT_IN[name_or_path](workdir=workdir)
-        return BUILT_IN[name_or_path]()
+            return BUILT_IN[name_or_path](base=base, workdir=workdir)
+        return BUILT_IN[name_or_path](base=base)
     path = Path(name_or_path)
     if not path.is_file():
         raise RagError(f"no dataset {name_or_path!r}: give a JSONL file or one of {', '.join(BUILT_IN)}")

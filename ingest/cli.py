@@ -183,8 +183,12 @@ def _print_summary(summary: Summary) -> None:
 
 
 def main() -> None:
+    from rag.version import answer_version
+
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
+    answer_version("ingest", sys.argv[1:])
     if sys.argv[1:2] == ["worker"]:
+        answer_version("ingest worker", sys.argv[2:])
         logging.getLogger("huey").setLevel(logging.INFO)
         worker_app(sys.argv[2:], prog_name="ingest worker")
     else:

@@ -199,6 +199,9 @@ def eval_command(
     out_dir: Annotated[Path | None, typer.Option("--out", help="Write report.md and chart.png here.")] = None,
     catalog: Annotated[str | None, typer.Option(help="The throw-away store's catalog, e.g. an empty PostgreSQL "
                                                 "database to measure its word search (default: SQLite in it).")] = None,
+    sets: Annotated[Path | None, typer.Option(envvar="RAG_EVAL_SETS", help="Where the built-in sets lie (default: "
+                                              "shared/eval beside the checkout; docs/EVAL.md says where to get "
+                                              "them).")] = None,
 ) -> None:
     """Measure retrieval and answer quality and latency on labeled data, in a throw-away store."""
     if _eval_extra_missing():
@@ -208,7 +211,8 @@ def eval_command(
 
     try:
         results = run_eval(get_settings(), dataset, limit, k, model or [None], docs, retrieval_only,
-                           progress=None if as_json else "bar" if sys.stderr.isatty() else "lines", catalog=catalog)
+                           progress=None if as_json else "bar" if sys.stderr.isatty() else "lines", catalog=catalog,
+                           sets=sets)
     except RagError as e:
         fail(str(e))
     except KeyboardInterrupt:
@@ -243,5 +247,8 @@ def _eval_extra_missing() -> bool:
 
 
 def main() -> None:
+    from rag.version import answer_version
+
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s %(message)s")
+    answer_version("rag", sys.argv[1:])
     app()

@@ -53,6 +53,7 @@ def test_ask_answers_with_citations(env):
         (["ask", "hi", "--collection", "no/way"], "invalid collection name"),
         (["ask", "hi", "--collection", "typo"], "no collection 'typo'"),
         (["eval", "nonexistent.jsonl"], "no dataset"),
+        (["eval", "squad", "--sets", "/nowhere/eval"], "/nowhere/eval, which is missing: pass --sets FOLDER"),
         (["models", "install", "gpt-5"], "unknown model"),
     ],
 )

@@ -239,6 +239,16 @@ def test_conversations_last_and_answers_can_be_stopped_copied_and_opened(service
     page.locator("#conversations .open-conversation").filter(has_text=question).first.click()
     expect(page.locator("#conversation li.question").first).to_have_text(question)
     expect(page.locator("#conversation li.answer.stopped")).to_have_count(0)  # the stopped one kept no answer
+
+    kept = page.locator("#conversations li").filter(has_text=question).first
+    page.once("dialog", lambda dialog: dialog.accept("Meal allowances"))
+    kept.get_by_role("button", name="Rename").click()
+    renamed = page.locator("#conversations li").filter(has_text="Meal allowances")
+    expect(renamed).to_have_count(1)
+    page.once("dialog", lambda dialog: dialog.accept())
+    renamed.get_by_role("button", name="Delete").click()
+    expect(renamed).to_have_count(0)
+    expect(page.locator("#conversation li")).to_have_count(0)  # the open one was deleted: a new one starts
     assert errors == []
     context.close()
 

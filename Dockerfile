@@ -1,5 +1,7 @@
 FROM python:3.11-slim
 RUN apt-get update && apt-get install -y --no-install-recommends build-essential cmake make git \
+    tesseract-ocr tesseract-ocr-eng tesseract-ocr-deu tesseract-ocr-fra tesseract-ocr-spa tesseract-ocr-chi-sim \
+    tesseract-ocr-rus \
     && rm -rf /var/lib/apt/lists/*
 WORKDIR /app
 COPY . .

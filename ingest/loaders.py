@@ -2,11 +2,12 @@
 
 import logging
 import zipfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import filetype
 
+from ingest.ocr import IMAGE_TYPES, image_frames
 from rag.errors import UnsupportedFile
 
 log = logging.getLogger(__name__)
@@ -17,6 +18,7 @@ EXTENSIONS = {
     ".md": "markdown", ".markdown": "markdown",
     ".html": "html", ".htm": "html", ".xhtml": "html",
     ".docx": "docx",
+    ".png": "image", ".jpg": "image", ".jpeg": "image", ".tif": "image", ".tiff": "image",
 }
 
 
@@ -28,10 +30,11 @@ class Section:
 
 @dataclass
 class Loaded:
-    type: str  # pdf | text | markdown | html | docx
+    type: str  # pdf | text | markdown | html | docx | image
     sections: list[Section]
     markdown: bool = False  # sections use Markdown headings
     note: str = ""  # e.g. a mislabeled extension, a fallback parser
+    unread: list[int] = field(default_factory=list)  # pages with no text layer, for OCR (ingest/ocr.py)
 
 
 def detect_type(path: Path, head: bytes, name: str | None = None) -> tuple[str, str]:
@@ -47,7 +50,9 @@ def detect_type(path: Path, head: bytes, name: str | None = None) -> tuple[str, 
         kind = "docx" if _is_docx(path) else None
         if kind is None:
             raise UnsupportedFile("a ZIP archive that is not a Word (.docx) document")
-    elif (guess := filetype.guess(head)) is not None:
+    elif (guess := filetype.guess(head)) is not None and guess.mime in IMAGE_TYPES and named in (None, "image"):
+        kind = "image"  # read by OCR; one named as another type (photo.pdf) is refused, as other types are
+    elif guess is not None:
         raise UnsupportedFile(f"unsupported content type {guess.mime}" + (f" (named {suffix})" if suffix else ""))
     elif b"\0" in head:
         raise UnsupportedFile("binary content, not a supported document type")
@@ -69,17 +74,27 @@ def _is_docx(path: Path) -> bool:
         return False
 
 
-def load(path: Path, pdf_parser: str = "pdfium") -> Loaded:
+def load(path: Path, pdf_parser: str = "pdfium", ocr_min_chars: int = 0, no_ocr: str = "OCR is off") -> Loaded:
+    """The file's text. With `ocr_min_chars` (OCR on), pages with fewer characters of text (scans) and images
+    come back listed in `unread`, for OCR; without, a file with no text fails, saying why (`no_ocr`)."""
     path = Path(path)
     with open(path, "rb") as f:
         head = f.read(8192)
     kind, note = detect_type(path, head)
-    loaded = load_pdf(path, pdf_parser) if kind == "pdf" else LOADERS[kind](path)
+    if kind == "image":
+        if not ocr_min_chars:
+            raise UnsupportedFile(f"an image: its text needs OCR, and {no_ocr}")
+        frames = image_frames(path)
+        loaded = Loaded("image", [Section("", page=n) for n in range(1, frames + 1)], unread=list(range(1, frames + 1)))
+    else:
+        loaded = load_pdf(path, pdf_parser) if kind == "pdf" else LOADERS[kind](path)
+    if kind == "pdf" and ocr_min_chars:
+        loaded.unread = [s.page for s in loaded.sections if len(s.text.strip()) < ocr_min_chars]
     if note:
         loaded.note = "; ".join(n for n in (note, loaded.note) if n)
-    if not any(s.text.strip() for s in loaded.sections):
+    if not loaded.unread and not any(s.text.strip() for s in loaded.sections):
         if kind == "pdf":
-            raise UnsupportedFile("no extractable text: the PDF looks scanned (images only); OCR is not supported")
+            raise UnsupportedFile(f"no extractable text: the PDF looks scanned (images only), and {no_ocr}")
         raise UnsupportedFile("no extractable text")
     return loaded
 

@@ -14,12 +14,14 @@ from pebble import ProcessPool
 
 from ingest.chunking import Chunker, chunking_key
 from ingest.files import scratch, sha256_file
-from ingest.loaders import Loaded, limit_memory, load
+from ingest.loaders import Loaded, limit_memory
+from ingest.parsing import ParseTasks
 from ingest.report import FileReport, Summary, failure_reason
 from ingest.heirs import hand_down
 from ingest.plans import Copy, Job
 from rag.catalog import Catalog, Document, document_id
 from rag.chunks import Chunk
+from rag.embeddings import ensure_embedder
 from rag.errors import DocumentNotFound, UnsupportedFile
 from rag.pacing import Pacer
 from rag.tenants import check_key
@@ -62,6 +64,7 @@ class Ingestor:
         catalog) are not remembered for --prune."""
         collection = check_key(collection or self.settings.collection)
         self.catalog.create_collection(collection)  # ingesting into a collection names it into being
+        ensure_embedder(self.catalog, collection, self.embedder)
         started = time.perf_counter()
         summary = Summary(collection)
 
@@ -131,29 +134,29 @@ class Ingestor:
     def _run(self, jobs: list[Job], collection: str, workers: int, report) -> None:
         if not jobs:
             return
-        pending = deque(jobs)
-        inflight = {}
+        tasks = ParseTasks(self.settings, jobs)
+        inflight = {}  # future -> (job, None) parsing it, or (job, page) reading that page by OCR
         ready: deque[tuple[Job, Loaded, list[Chunk]]] = deque()
         pool = ProcessPool(
             max_workers=workers, max_tasks=25, initializer=limit_memory,
             initargs=(self.settings.parse_memory_mb,), context=multiprocessing.get_context("spawn"),
         )
         try:
-            while pending or inflight or ready:
-                while pending and len(inflight) < 2 * workers:
-                    job = pending.popleft()
-                    inflight[pool.schedule(
-                        load, (job.path, self.settings.pdf_parser), timeout=self.settings.parse_timeout(job.size)
-                    )] = job
+            while tasks.left() or inflight or ready:
+                while len(inflight) < 2 * workers and (task := tasks.next()):
+                    job, page, function, args, timeout = task
+                    inflight[pool.schedule(function, args, timeout=timeout)] = (job, page)
                 done = [f for f in inflight if f.done()]
                 waiting_chunks = sum(len(chunks) for _, _, chunks in ready)
                 if not done and inflight and waiting_chunks < BATCH_CHUNKS:
                     wait(inflight, timeout=None if not ready else 0.2, return_when=FIRST_COMPLETED)
                     continue
                 for future in done:
-                    job = inflight.pop(future)
+                    job, page = inflight.pop(future)
                     try:
-                        loaded = future.result()
+                        loaded = tasks.parsed(future, job, page)
+                        if loaded is None:  # its pages wait for OCR
+                            continue
                         chunks = self.chunker.split(loaded, job.document_id, collection, job.source)
                         ready.append((job, loaded, chunks))
                     except Exception as e:  # noqa: BLE001 - every failure becomes that file's reason

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import BinaryIO, Callable
 
 from ingest.loaders import EXTENSIONS, detect_type
+from ingest.ocr import OcrOptions, why_not
 from rag.errors import FileTooLarge, RagError, StorageFull, UnsupportedFile
 from ingest.files import scratch, sha256_file
 from rag.catalog import NewUpload, Uploads, document_id
@@ -67,9 +68,11 @@ def _store(files: list[tuple[str | None, BinaryIO]], collection: str, tenant: st
                 raise RagError(f"{name}: empty file (0 bytes)")
             with open(temp, "rb") as f:
                 try:
-                    detect_type(temp, f.read(8192), name)  # the staged file, not the client's name
+                    kind, _ = detect_type(temp, f.read(8192), name)  # the staged file, not the client's name
                 except UnsupportedFile as e:
                     raise UnsupportedFile(f"{name}: {e}") from None
+            if kind == "image" and OcrOptions.of(settings) is None:
+                raise UnsupportedFile(f"{name}: an image, whose text needs OCR, and {why_not(settings)}")
         if len({name for name, _ in staged}) < len(staged):
             raise RagError("two uploaded files have the same name")
         uploads = [NewUpload(document_id(collection, name), collection, name, sha256_file(temp), temp.stat().st_size,

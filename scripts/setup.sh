@@ -41,9 +41,21 @@ else
   llama_from="a build from source, about 7 minutes on 2 cores (once: the wheel is kept in $wheels)"
 fi
 
+# Tesseract reads scanned pages and images (OCR): Debian's packages, with these languages' packs.
+ocr_packages="tesseract-ocr tesseract-ocr-eng tesseract-ocr-deu tesseract-ocr-fra tesseract-ocr-spa"
+ocr_packages="$ocr_packages tesseract-ocr-chi-sim tesseract-ocr-rus"
+if command -v tesseract >/dev/null; then
+  ocr_from="installed ($(tesseract --version 2>&1 | head -1))"
+elif [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
+  ocr_from="Debian's packages: $ocr_packages"
+else
+  ocr_from="missing: scanned pages and images fail with that reason until: sudo apt-get install -y $ocr_packages"
+fi
+
 if [ -n "${SMALLRAG_SETUP_PLAN:-}" ]; then
   echo "torch: $torch from $torch_from"
   echo "llama-cpp-python: $llama from $llama_from"
+  echo "tesseract: $ocr_from"
   exit 0
 fi
 
@@ -74,6 +86,13 @@ if ! ls "$wheels"/llama_cpp_python-$llama-*.whl >/dev/null 2>&1; then
   CMAKE_ARGS="$cmake_args" $pip wheel -q --no-cache-dir --no-deps -w "$wheels" "llama-cpp-python==$llama"
 fi
 $pip install -q --no-index --no-deps --force-reinstall --find-links "$wheels" "llama-cpp-python==$llama"
+
+say "tesseract (OCR): $ocr_from"
+if ! command -v tesseract >/dev/null && [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
+  export DEBIAN_FRONTEND=noninteractive
+  # shellcheck disable=SC2086 # a list of packages
+  apt-get install -y -q $ocr_packages >/dev/null || { apt-get update -q >/dev/null && apt-get install -y -q $ocr_packages >/dev/null; }
+fi
 
 say "the project and its packages"
 $pip install -q -e ".[dev]"

@@ -203,7 +203,7 @@ def test_bad_files_that_pass_the_upload_check_fail_in_the_job(client):
     job = wait_for(client, upload(client, *files).json()["job_id"])
     outcomes = {f["source"].rsplit("/", 1)[-1]: (f["outcome"], f["reason"]) for f in job["files"]}
     assert outcomes["locked.pdf"] == ("failed", "the PDF is password-protected")
-    assert outcomes["scan.pdf"][0] == "failed" and "scanned" in outcomes["scan.pdf"][1]
+    assert outcomes["scan.pdf"][0] == "failed" and "nor found by OCR" in outcomes["scan.pdf"][1]  # a blank page
     assert outcomes["release-notes.txt"][0] == "ingested"
     assert job["status"] == "done" and job["error"] == "2 of 3 files failed"
 

@@ -160,10 +160,11 @@ def test_bad_files_fail_alone_and_the_run_goes_on(ingestor, corpus, settings):
     settings.max_file_mb = 1
     summary = ingest(ingestor, corpus)
     reasons = {f.source.rsplit("/", 1)[-1]: f.reason for f in summary.files if f.outcome == "failed"}
-    assert set(reasons) == {"empty.txt", "scan.pdf", "image.pdf", "huge.txt"}
-    assert "empty" in reasons["empty.txt"] and "scanned" in reasons["scan.pdf"]
+    assert set(reasons) == {"empty.txt", "scan.pdf", "image.pdf", "huge.txt", "photo.jpg"}
+    assert "empty" in reasons["empty.txt"] and "nor found by OCR" in reasons["scan.pdf"]  # a blank page, read
     assert "image/png" in reasons["image.pdf"] and "limit" in reasons["huge.txt"]
-    assert summary.count("skipped") == 1 and summary.count("ingested") == 5
+    assert "unreadable image" in reasons["photo.jpg"]  # a photo's name, not a photo
+    assert summary.count("ingested") == 5
     failed = ingestor.catalog.list("default", status="failed")
     assert {d.error for d in failed} == set(reasons.values())
 

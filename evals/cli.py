@@ -12,12 +12,12 @@ from evals.runner import eval_settings, evaluate, open_pipeline
 
 
 def run_eval(settings, dataset_name, limit, k, models, docs, retrieval_only, progress=None, catalog=None,
-             sets=None) -> list:
+             sets=None, **options) -> list:
     """progress: "bar" (a terminal), "lines" (a line per tenth of the questions, for logs) or None."""
     from rag.answer import AnswerService
     from rag.llm import get_llm
 
-    dataset = load_dataset(dataset_name, docs, workdir=Path(tempfile.gettempdir()), sets=sets)
+    dataset = load_dataset(dataset_name, docs, workdir=Path(tempfile.gettempdir()), sets=sets, **options)
     retriever, ingest_summary = open_pipeline(eval_settings(settings, dataset, catalog), dataset)
     questions = sample(dataset.questions, limit)
     results = []

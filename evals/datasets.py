@@ -185,21 +185,54 @@ def _file_name(title: str) -> str:
     return "".join(c if c.isalnum() or c in " -_.,()'" else "_" for c in title).strip(" .")[:150] or "untitled"
 
 
+XQUAD_LANGUAGES = ("en", "de", "es", "zh", "ru")
+
+
+def load_xquad(base: Path = SHARED_EVAL, workdir: Path | None = None, lang: str = "en",
+               docs_lang: str | None = None) -> Dataset:
+    """XQuAD: the same 48 articles and 1,190 questions in five languages. Questions in `lang` over the articles in
+    `docs_lang` (default: the same; another: cross-lingual), one text document per article named by its (English)
+    title; a question's references are its answers in both languages (the passages hold the documents' ones)."""
+    docs_lang = docs_lang or lang
+    for code in (lang, docs_lang):
+        if code not in XQUAD_LANGUAGES:
+            raise RagError(f"XQuAD has no language {code!r}: {', '.join(XQUAD_LANGUAGES)}")
+    asked = json.loads((base / "xquad" / f"xquad.{lang}.json").read_text(encoding="utf-8"))
+    read = json.loads((base / "xquad" / f"xquad.{docs_lang}.json").read_text(encoding="utf-8"))
+    folder = (workdir or Path("/tmp")) / f"xquad-{docs_lang}-docs"
+    folder.mkdir(parents=True, exist_ok=True)
+    files, answers_read = [], {}
+    for article in read["data"]:
+        path = folder / f"{article['title']}.txt"
+        text = "\n\n".join(p["context"] for p in article["paragraphs"])
+        if not path.exists() or path.read_text(encoding="utf-8") != text:
+            path.write_text(text, encoding="utf-8")
+        files.append(path)
+        answers_read.update({qa["id"]: [a["text"] for a in qa["answers"]]
+                             for p in article["paragraphs"] for qa in p["qas"]})
+    questions = [Question(qa["question"], list(dict.fromkeys([a["text"] for a in qa["answers"]] + answers_read[qa["id"]])),
+                          [f"{article['title']}.txt"])
+                 for article in asked["data"] for p in article["paragraphs"] for qa in p["qas"]]
+    name = f"xquad-{lang}" + (f"-over-{docs_lang}" if docs_lang != lang else "")
+    return Dataset(name, questions, files, source=base / "xquad" / f"xquad.{lang}.json")
+
+
 BUILT_IN = {"squad": load_squad, "docugami": load_docugami, "cmu": load_cmu, "aragog": load_aragog,
-            "hotpotqa": load_hotpotqa}
-WRITES_DOCUMENTS = {"squad", "hotpotqa"}  # their documents are made from the data, in workdir
+            "hotpotqa": load_hotpotqa, "xquad": load_xquad}
+WRITES_DOCUMENTS = {"squad", "hotpotqa", "xquad"}  # their documents are made from the data, in workdir
 
 
 def load_dataset(name_or_path: str, documents: Path | None = None, workdir: Path | None = None,
-                 sets: Path | None = None) -> Dataset:
-    """A JSONL file, or a built-in set read from `sets` (default: shared/eval beside the checkout)."""
+                 sets: Path | None = None, **options) -> Dataset:
+    """A JSONL file, or a built-in set read from `sets` (default: shared/eval beside the checkout); `options` are
+    a set's own (xquad: lang, docs_lang)."""
     if name_or_path in BUILT_IN:
         base = sets or SHARED_EVAL
         if not base.is_dir():
             raise RagError(f"the built-in sets are read from {base}, which is missing: pass --sets FOLDER (or "
                            f"RAG_EVAL_SETS) holding them; docs/EVAL.md says where each comes from")
         if name_or_path in WRITES_DOCUMENTS:
-            return BUILT_IN[name_or_path](base=base, workdir=workdir)
+            return BUILT_IN[name_or_path](base=base, workdir=workdir, **options)
         return BUILT_IN[name_or_path](base=base)
     path = Path(name_or_path)
     if not path.is_file():

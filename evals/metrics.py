@@ -6,11 +6,17 @@ from collections import Counter
 
 _ARTICLES = re.compile(r"\b(a|an|the)\b", re.UNICODE)
 _PUNCTUATION = set(string.punctuation)
+# Chinese and Japanese are written without spaces: each character is a token (XQuAD's F1 over characters), and
+# their full-width punctuation is punctuation.
+_CJK = re.compile(r"([\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff])")
+_CJK_PUNCTUATION = re.compile(r"[\u3000-\u303f\uff01-\uff0f\uff1a-\uff20\uff3b-\uff40\uff5b-\uff65]")
 
 
 def normalize(text: str) -> str:
-    """SQuAD: lower-case, drop punctuation and the articles a/an/the, collapse white space."""
+    """SQuAD: lower-case, drop punctuation and the articles a/an/the, collapse white space; CJK characters one
+    token each."""
     text = "".join(ch for ch in text.lower() if ch not in _PUNCTUATION)
+    text = _CJK.sub(r" \1 ", _CJK_PUNCTUATION.sub(" ", text))
     return " ".join(_ARTICLES.sub(" ", text).split())
 
 

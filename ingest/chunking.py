@@ -25,6 +25,8 @@ WINDOW_CUTS = ["\n\n", "\n", ". ", " ", ","]
 def chunking_key(settings) -> str:
     """How chunks are made: the chunker's version and the settings that shape them."""
     made = (VERSION, settings.chunk_tokens, settings.chunk_overlap, settings.embed_titles, settings.pdf_parser)
+    if settings.embedding_model != "minilm":  # chunks are measured in the model's own tokens
+        made += (settings.embedding_model,)
     return short_hash("chunking", *map(str, made))
 
 

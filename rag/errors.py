@@ -33,6 +33,10 @@ class Conflict(RagError):
     """What the request would make exists already."""
 
 
+class EmbedderMismatch(Conflict):
+    """A collection embedded with another model than this service's: its vectors cannot be compared."""
+
+
 class BackendUnavailable(RagError):
     """A backend (vector store server, LLM, model file) is missing or cannot be reached."""
 

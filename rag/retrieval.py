@@ -86,7 +86,7 @@ class Retriever:
             pool = ranked[: s.named_documents]
             pool = [d for d in pool if d in document_ids] if document_ids else pool
             document_ids = self.lexical.naming(asked, pool) or document_ids
-        vector = self.embedder.embed([question])[0] if vector is None else vector  # the cache may have it
+        vector = self.embedder.embed_query([question])[0] if vector is None else vector  # the cache may have it
         dense = self.store.search(collection, vector, max(s.candidates, k), document_ids)
         focus = ranked[: s.focus_documents]
         if document_ids:

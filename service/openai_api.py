@@ -11,7 +11,7 @@ from rag.errors import DocumentNotFound, RagError
 from service.schemas import Text
 
 PREFIX = "rag"  # `rag` is the default collection, `rag:NAME` the collection NAME
-EMBEDDING_MODEL = "all-minilm-l6-v2"
+EMBEDDING_MODEL = "all-minilm-l6-v2"  # the default; the service's own is its embedder's name
 
 
 class ModelNotFound(DocumentNotFound):
@@ -126,8 +126,8 @@ def collection_of(model: str, default: str, known: list[str]) -> str:
     return name
 
 
-def models(default: str, collections: list[str]) -> dict:
-    names = [PREFIX] + [f"{PREFIX}:{c}" for c in dict.fromkeys([default, *collections])] + [EMBEDDING_MODEL]
+def models(default: str, collections: list[str], embedding_model: str = EMBEDDING_MODEL) -> dict:
+    names = [PREFIX] + [f"{PREFIX}:{c}" for c in dict.fromkeys([default, *collections])] + [embedding_model]
     return {"object": "list", "data": [model(n) for n in names]}
 
 

@@ -127,7 +127,7 @@ class AnswerService:
             vector = version = None
             if cacheable:
                 at = time.perf_counter()
-                vector = self.retriever.embedder.embed([question])[0]
+                vector = self.retriever.embedder.embed_query([question])[0]
                 version = self.cache.version(collection)
                 hit = self._lookup(collection, version, plan, vector, timings) if cache else None
                 lap(timings, "cache_s", at)

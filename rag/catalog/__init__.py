@@ -71,6 +71,8 @@ def _sqlite(url: str, blobs=None) -> SqlCatalog:
 
 def _migrate_sqlite(conn) -> None:
     """Stores made before a column existed."""
+    if "embedder" not in {c["name"] for c in inspect(conn).get_columns("collections")}:
+        conn.execute(text("ALTER TABLE collections ADD COLUMN embedder TEXT"))
     columns = {c["name"] for c in inspect(conn).get_columns("documents")}
     if "chunking" not in columns:
         conn.execute(text("ALTER TABLE documents ADD COLUMN chunking TEXT"))
@@ -89,6 +91,7 @@ def _postgres(url: str, blobs=None) -> SqlCatalog:
         conn.execute(text("SELECT pg_advisory_xact_lock(7243)"))  # replicas starting together create tables once
         tables.metadata.create_all(conn)
         conn.execute(text("ALTER TABLE documents ADD COLUMN IF NOT EXISTS pages INTEGER"))  # made before it existed
+        conn.execute(text("ALTER TABLE collections ADD COLUMN IF NOT EXISTS embedder TEXT"))
         lexical.create(conn)
     catalog = SqlCatalog(engine, lexical, blobs=blobs)
     catalog.adopt_collections()

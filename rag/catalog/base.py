@@ -158,6 +158,12 @@ class Documents(Protocol):
     def create_collection(self, name: str) -> bool:
         """False if it existed already."""
 
+    def embedder_of(self, collection: str) -> str | None:
+        """The embedding model its vectors are from (None: not recorded yet)."""
+
+    def record_embedder(self, collection: str, embedder: str) -> None:
+        """From now its vectors are this model's (cached answers of its older version go stale)."""
+
     def find_ingested_copy(self, collection: str, sha256: str, exclude_id: str) -> Document | None: ...
 
     def record_ingested(self, doc: dict, chunks: list[Chunk], titles: list[str], title: str) -> None:

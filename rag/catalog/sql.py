@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from contextlib import contextmanager
 
-from sqlalchemy import delete, exc, func, insert, select
+from sqlalchemy import delete, exc, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 
@@ -97,6 +97,15 @@ class SqlCatalog(SqlJobs, SqlUploads):
             return conn.execute(self._insert(t.collections).values(name=name, created_at=now())
                                 .on_conflict_do_nothing(index_elements=["name"])
                                 .returning(t.collections.c.name)).first() is not None
+
+    def embedder_of(self, collection: str) -> str | None:
+        with self._read() as c:
+            return c.execute(select(t.collections.c.embedder).where(t.collections.c.name == collection)).scalar()
+
+    def record_embedder(self, collection: str, embedder: str) -> None:
+        with self._write() as conn:
+            conn.execute(update(t.collections).where(t.collections.c.name == collection).values(embedder=embedder))
+            self._bump(conn, collection)  # answers cached by the other model's question vectors are stale
 
     def adopt_collections(self) -> None:
         """Stores made before collections were recorded: every collection with documents exists."""

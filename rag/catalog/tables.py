@@ -56,6 +56,7 @@ collections = Table(
     "collections", metadata,
     Column("name", String, primary_key=True),
     Column("created_at", String, nullable=False),
+    Column("embedder", String),  # the model its vectors are from; None until its first ingest
 )
 
 # Bumped by every add, replace or delete in a collection: cached answers of older versions are stale.

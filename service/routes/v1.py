@@ -12,7 +12,7 @@ from service.errors import stream_error
 from service.schemas import STREAM, OpenAIErrorOut, errors
 from service.streaming import ClosingStreamingResponse
 from service.openai_api import (
-    EMBEDDING_MODEL, ChatCompletionRequest, Completion, EmbeddingRequest, InvalidParameter, ModelNotFound,
+    ChatCompletionRequest, Completion, EmbeddingRequest, InvalidParameter, ModelNotFound,
     collection_of, extras, model, models, texts_of, usage,
 )
 
@@ -26,13 +26,13 @@ def _names(library) -> list[str]:
 @router.get("/models")
 def list_models(services: ServicesDep, library: LibraryDep) -> dict:
     """`rag` (the default collection), `rag:NAME` for each of your collections, and the embedding model."""
-    return models(services.settings.collection, _names(library))
+    return models(services.settings.collection, _names(library), services.embedder.name)
 
 
 @router.get("/models/{model_id}")
 def get_model(services: ServicesDep, library: LibraryDep, model_id: str) -> dict:
     """One of the models /v1/models lists; another is a 404 `model_not_found`."""
-    if model_id != EMBEDDING_MODEL:
+    if model_id != services.embedder.name:
         collection_of(model_id, services.settings.collection, _names(library))
     return model(model_id)
 
@@ -81,11 +81,11 @@ def chat_completions(services: ServicesDep, answering: AnsweringDep, request: Ch
 
 @router.post("/embeddings")
 def embeddings(services: ServicesDep, caller: CallerDep, request: EmbeddingRequest) -> dict:
-    """Vectors from the service's own embedding model (all-MiniLM-L6-v2, 384 dimensions, unit length;
-    texts longer than 256 tokens are cut). `float` or `base64` (little-endian float32) encoding. Input: texts,
+    """Vectors from the service's own embedding model (all-minilm-l6-v2 by default, or multilingual-e5-small: 384
+    dimensions, unit length, texts past the model's length cut; passages' role). `float` or `base64` (little-endian float32) encoding. Input: texts,
     or token ids of OpenAI's cl100k_base (LangChain's OpenAIEmbeddings sends those), decoded here."""
-    if request.model != EMBEDDING_MODEL:
-        raise ModelNotFound(f"the embedding model is {EMBEDDING_MODEL!r}, not {request.model!r}")
+    if request.model != services.embedder.name:
+        raise ModelNotFound(f"the embedding model is {services.embedder.name!r}, not {request.model!r}")
     texts = texts_of(request.input)
     if not texts or len(texts) > 2048 or any(not t for t in texts):
         raise InvalidParameter("input", "input must be 1 to 2,048 non-empty strings (or lists of token ids)",
@@ -103,5 +103,5 @@ def embeddings(services: ServicesDep, caller: CallerDep, request: EmbeddingReque
         encoded = base64.b64encode(vector.astype("<f4").tobytes()).decode() if request.encoding_format == "base64" \
             else vector.tolist()
         data.append({"object": "embedding", "index": i, "embedding": encoded})
-    return {"object": "list", "data": data, "model": EMBEDDING_MODEL,
+    return {"object": "list", "data": data, "model": services.embedder.name,
             "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}

@@ -43,7 +43,8 @@ def env(tmp_path, monkeypatch):
         (["/no/such/folder"], 2, "no such file or folder"),
         ([str(SAMPLES), "--collection", "bad name!"], 2, "invalid collection name"),
         ([str(SAMPLES), "--workers", "0"], 2, "Invalid value"),
-        ([], 2, "Missing argument"),
+        ([], 2, "give files or folders to ingest (or --reembed)"),
+        (["--reembed", str(SAMPLES)], 2, "--reembed reads no file"),
     ],
 )
 def test_arguments_and_exit_codes(env, args, exit_code, expected):

@@ -2,7 +2,7 @@
 for a range of similarity thresholds, with and without the key-terms guard; picks the lowest threshold
 whose wrong-hit rate is under 1 %.
 
-  .venv/bin/python benchmarks/cache_threshold.py
+  .venv/bin/python benchmarks/cache_threshold.py [--model e5-small]
 """
 
 import json
@@ -13,16 +13,16 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from rag.answer.cache import same_terms  # noqa: E402
-from rag.embeddings import SentenceTransformerEmbedder  # noqa: E402
+from rag.embeddings import E5Embedder, SentenceTransformerEmbedder  # noqa: E402
 
 PAIRS = Path(__file__).resolve().parents[1] / "evals" / "data" / "paraphrases.jsonl"
 
 
 def main() -> None:
     pairs = [json.loads(line) for line in PAIRS.read_text().splitlines()]
-    embedder = SentenceTransformerEmbedder()
-    a = embedder.embed([p["a"] for p in pairs])
-    b = embedder.embed([p["b"] for p in pairs])
+    embedder = E5Embedder() if "e5-small" in sys.argv else SentenceTransformerEmbedder()
+    a = embedder.embed_query([p["a"] for p in pairs])  # the cache compares questions
+    b = embedder.embed_query([p["b"] for p in pairs])
     cosine = (a * b).sum(axis=1)
     guard = np.array([same_terms(p["a"], p["b"]) for p in pairs])
     para = np.array([p["kind"] == "paraphrase" for p in pairs])

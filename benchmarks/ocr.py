@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from evals.datasets import SHARED_EVAL, load_dataset  # noqa: E402
-from evals.scans import character_error_rate, scan  # noqa: E402
+from evals.scans import character_error_rate, scan, word_miss_rate  # noqa: E402
 
 DOCUGAMI = SHARED_EVAL / "docugami_sec10q" / "sec-10-q" / "data" / "v1" / "docs"
 SOURCES = [ROOT / "data" / "samples" / "travel-expense-policy.pdf", DOCUGAMI / "2022 Q3 AAPL.pdf",
@@ -37,7 +37,7 @@ def cer(pages: int) -> dict:
     out = {}
     with tempfile.TemporaryDirectory() as folder:
         for kind, how in KINDS.items():
-            rates, seconds, failed = [], [], 0
+            rates, misses, seconds, failed = [], [], [], 0
             for source in SOURCES:
                 if not source.exists():
                     continue
@@ -53,8 +53,10 @@ def cer(pages: int) -> dict:
                         read, failed = "", failed + 1
                     seconds.append(time.perf_counter() - at)
                     rates.append(character_error_rate(truth, read))
+                    misses.append(word_miss_rate(truth, read))
             out[kind] = {"pages": len(rates), "cer_mean": round(statistics.mean(rates), 4),
                          "cer_median": round(statistics.median(rates), 4), "cer_max": round(max(rates), 4),
+                         "words_missed_mean": round(statistics.mean(misses), 4),
                          "s_per_page": round(statistics.mean(seconds), 2), "timed_out": failed}
             print(kind, out[kind], file=sys.stderr)
     return out

@@ -66,7 +66,7 @@ def record_one(llm, retriever, settings, verifier, policy, q, dataset, document_
            "answer_hit": answer_in([p.text for p in passages], q.answers) if q.answers and dataset.answer_kind == "short"
            else None,
            "doc_hit": bool(dataset.gold_in(q, [p.source for p in passages])) if q.documents else None}
-    if not passages or got.best_similarity < settings.min_relevance:
+    if not passages or got.best_similarity < retriever.min_relevance:
         return {**row, "gated": True}
     prompt = build_prompt(q.question, passages, style)
     at = time.perf_counter()

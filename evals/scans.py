@@ -47,3 +47,12 @@ def character_error_rate(truth: str, read: str) -> float:
 
     a, b = " ".join(truth.split()), " ".join(read.split())
     return Levenshtein.distance(a, b) / max(1, len(a))
+
+
+def word_miss_rate(truth: str, read: str) -> float:
+    """The share of the true text's words OCR did not read, in any order: what CER counts as errors when OCR
+    reads a table or two columns in another order than the text layer lists them is not counted here."""
+    from collections import Counter
+
+    true_words, read_words = Counter(truth.split()), Counter(read.split())
+    return 1 - sum((true_words & read_words).values()) / max(1, sum(true_words.values()))

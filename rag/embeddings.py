@@ -42,6 +42,12 @@ class TokenCounter:
 MINILM = "all-minilm-l6-v2"
 E5_SMALL = "multilingual-e5-small"
 MODELS = {"minilm": MINILM, "e5-small": E5_SMALL}
+E5_MIN_RELEVANCE = 0.78
+
+
+def threshold(setting: float | None, embedder, name: str) -> float:
+    """A similarity threshold: the setting where given, else the embedding model's own."""
+    return setting if setting is not None else getattr(embedder, name, 0.2 if name == "min_relevance" else 0.84)
 
 
 class Embedder(Protocol):
@@ -62,6 +68,9 @@ class Embedder(Protocol):
 
 class SentenceTransformerEmbedder:
     name = MINILM
+    # Calibrated on this model's cosines (RAG_MIN_RELEVANCE, RAG_CACHE_SIMILARITY override them): docs/BENCHMARKS.md.
+    min_relevance = 0.2
+    cache_similarity = 0.84
 
     def __init__(self, model_path: Path | None = None, batch_size: int = 32):
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -110,6 +119,10 @@ class E5Embedder:
     name = E5_SMALL
     dimension = 384
     max_tokens = 512
+    # e5's cosines crowd near the top (unrelated text ~0.75, near-miss questions ~0.97): its own thresholds, set by
+    # benchmarks/cache_threshold.py --model e5-small and benchmarks/relevance.py (docs/BENCHMARKS.md).
+    min_relevance = E5_MIN_RELEVANCE
+    cache_similarity = 0.94
 
     def __init__(self, threads: int = 2):
         self.threads = threads
@@ -146,6 +159,8 @@ class FakeEmbedder:
     name = "fake"
     dimension = 512
     max_tokens = 256
+    min_relevance = 0.2
+    cache_similarity = 0.84
 
     def count_tokens(self, text: str) -> int:
         return len(text.split()) + 2

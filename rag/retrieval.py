@@ -3,6 +3,7 @@
 import re
 from dataclasses import dataclass, replace
 
+from rag.embeddings import threshold
 from rag.chunks import Chunk
 from rag.packing import pack
 from rag.question import names
@@ -67,6 +68,7 @@ class Retriever:
         self.store = store
         self.lexical = lexical
         self.settings = settings
+        self.min_relevance = threshold(settings.min_relevance, embedder, "min_relevance")
 
     def retrieve(
         self, question: str, collection: str, k: int | None = None, document_ids: list[str] | None = None,
@@ -99,8 +101,8 @@ class Retriever:
         best = max((c.score for c in dense), default=0.0)
         similarity = {c.id: c.score for c in dense + focused}
         # A chunk the vector search found but rates as unrelated does not get in on rank alone.
-        dense = [c for c in dense if c.score >= s.min_relevance]
-        focused = [c for c in focused if c.score >= s.min_relevance]
+        dense = [c for c in dense if c.score >= self.min_relevance]
+        focused = [c for c in focused if c.score >= self.min_relevance]
         fused = reciprocal_rank_fusion(
             [dense, lexical, focused], [s.dense_weight, s.lexical_weight, s.focus_weight], s.rrf_k
         )

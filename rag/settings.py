@@ -154,8 +154,8 @@ class RetrievalSettings(BaseModel):
     focus_documents: int = Field(5, description="documents ranked as a whole (BM25 over their full text); a second "
                                  "vector search runs inside them (0 = none)")
     focus_weight: float = Field(1.0, description="weight of that focused vector ranking in the fusion")
-    min_relevance: float = Field(0.2, description="below this cosine similarity nothing is relevant: refused "
-                                 "without asking the model")
+    min_relevance: float | None = Field(None, description="below this cosine similarity nothing is relevant: refused "
+                                        "without asking the model (unset: the embedding model's own, 0.2 for MiniLM)")
     context_tokens: int = Field(340, description="token budget of the context handed to the model")
     context_packing: Literal["chunks", "sentences"] = Field(
         "chunks", description="chunks: the best whole passages that fit the budget; sentences: the sentences of "
@@ -211,8 +211,9 @@ class LargeSettings(Shared):
 
 class CacheSettings(BaseModel):
     cache: bool = Field(True, description="the semantic answer cache")
-    cache_similarity: float = Field(0.84, description="cosine between standalone questions for a cache hit "
-                                    "(chosen by benchmarks/cache_threshold.py)")
+    cache_similarity: float | None = Field(None, description="cosine between standalone questions for a cache hit "
+                                           "(unset: the embedding model's own, chosen by "
+                                           "benchmarks/cache_threshold.py: 0.84 for MiniLM)")
     cache_size: int = Field(1000, description="answers kept per collection")
 
 

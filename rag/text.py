@@ -22,13 +22,31 @@ STOPWORDS = frozenset(
 )
 
 
+# Chinese and Japanese are written without spaces: the word index reads their runs as overlapping pairs of
+# characters (most of their words are one or two), the same on the text indexed and on the question.
+_CJK_RUN = re.compile(r"[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff]+")
+
+
+def _pairs(run: str) -> str:
+    return run if len(run) < 2 else " ".join(run[i:i + 2] for i in range(len(run) - 1))
+
+
+def index_terms(text: str) -> str:
+    """What the word index reads of a text: the text itself, CJK runs as pairs of characters."""
+    return _CJK_RUN.sub(lambda m: f" {_pairs(m.group())} ", text) if _CJK_RUN.search(text) else text
+
+
+def _terms(text: str) -> list[str]:
+    return _TERM.findall(index_terms(text.lower()))
+
+
 def query_words(query: str) -> list[str]:
     """A question's terms for the word index but the commonest, once each, in order."""
-    return list(dict.fromkeys(w for w in _TERM.findall(query.lower()) if w not in STOPWORDS))
+    return list(dict.fromkeys(w for w in _terms(query) if w not in STOPWORDS))
 
 
 def phrase_words(phrase: str) -> list[str]:
-    return _TERM.findall(phrase.lower())
+    return _terms(phrase)
 
 
 def opens_sentence(text: str, at: int) -> bool:

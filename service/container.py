@@ -12,7 +12,7 @@ from rag.answer.cache import AnswerCache
 from rag.answer.escalation import LargeModel, open_large_model
 from rag.answer.turns import Turns
 from rag.catalog import Catalog, open_catalog
-from rag.embeddings import Embedder, get_embedder
+from rag.embeddings import Embedder, get_embedder, threshold
 from rag.llm import LLM, get_llm
 from rag.lock import CollectionLocks
 from rag.pacing import Pacer
@@ -66,7 +66,8 @@ class Services:
     @cached_property
     def cache(self) -> AnswerCache | None:
         s = self.settings
-        return AnswerCache(self.catalog, s.cache_similarity, s.cache_size) if s.cache else None
+        similarity = threshold(s.cache_similarity, self.embedder, "cache_similarity")
+        return AnswerCache(self.catalog, similarity, self.settings.cache_size) if s.cache else None
 
     @cached_property
     def answers(self) -> AnswerService:

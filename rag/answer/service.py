@@ -24,6 +24,7 @@ from rag.answer.steps import STEPS, Answer, By, Form, Plan, Reason, Reply, lap
 from rag.answer.turns import Turn, Turns
 from rag.answer.verify import Verifier
 from rag.chunks import Chunk, short_hash
+from rag.embeddings import threshold
 from rag.llm import LLM, generate, reading, scorer, second_reader
 from rag.llm.passage_states import PassageStates
 from rag.retrieval import Retriever
@@ -47,6 +48,7 @@ class AnswerService:
         self.cache = cache
         self.turns = turns or Turns(settings.max_waiting_answers, settings.max_wait_s)
         self.refusal = RefusalPolicy(llm)
+        self.min_relevance = threshold(settings.min_relevance, retriever.embedder, "min_relevance")
         # The judge reads with its own context (the same weights) so that a long answer's sentences are verified
         # while the model goes on writing it, and the answer prompt stays cached.
         judge = judge or second_reader(llm)
@@ -141,7 +143,7 @@ class AnswerService:
             context = steps.gather(self.retriever, plan, collection, vector)
             lap(timings, "retrieval_s", at)
             yield {"type": "sources", "sources": context.sources()}
-            reply = steps.nothing_relevant(context, self.settings.min_relevance)
+            reply = steps.nothing_relevant(context, self.min_relevance)
             if reply is None:
                 reply = yield from self._answer(plan, context, turn, out, timings, started)
             model = self.large.name if reply.by == By.LARGE else self.llm.name

@@ -10,6 +10,7 @@ from rag.catalog.base import (
     AnswerRecords, CachedAnswer, Catalog, Conversation, ConversationRecords, Document, Documents, Job, JobRecords,
     Lexical, Message, NewUpload, Uploads, WordIndex, document_id,
 )
+from rag.catalog import fts5, pgfts
 from rag.catalog.fts5 import Fts5Lexical
 from rag.catalog.pgfts import PgLexical
 from rag.catalog.sql import SqlCatalog
@@ -73,6 +74,9 @@ def _migrate_sqlite(conn) -> None:
     """Stores made before a column existed."""
     if "embedder" not in {c["name"] for c in inspect(conn).get_columns("collections")}:
         conn.execute(text("ALTER TABLE collections ADD COLUMN embedder TEXT"))
+    if "terms" not in {c["name"] for c in inspect(conn).get_columns("chunks")}:
+        conn.execute(text("ALTER TABLE chunks ADD COLUMN terms TEXT"))
+    fts5.migrate(conn)
     columns = {c["name"] for c in inspect(conn).get_columns("documents")}
     if "chunking" not in columns:
         conn.execute(text("ALTER TABLE documents ADD COLUMN chunking TEXT"))
@@ -92,6 +96,7 @@ def _postgres(url: str, blobs=None) -> SqlCatalog:
         tables.metadata.create_all(conn)
         conn.execute(text("ALTER TABLE documents ADD COLUMN IF NOT EXISTS pages INTEGER"))  # made before it existed
         conn.execute(text("ALTER TABLE collections ADD COLUMN IF NOT EXISTS embedder TEXT"))
+        pgfts.migrate(conn)
         lexical.create(conn)
     catalog = SqlCatalog(engine, lexical, blobs=blobs)
     catalog.adopt_collections()

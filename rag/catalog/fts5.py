@@ -4,19 +4,35 @@ from sqlalchemy import text
 
 from rag.catalog.base import Chunk
 from rag.catalog.lexical import WordIndex, chunk_of, row_of
-from rag.text import phrase_words, query_words
+from rag.text import index_terms, phrase_words, query_words
 
 DDL = [
     """CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
-        text, title, content='chunks', content_rowid='rowid', tokenize='porter unicode61 remove_diacritics 2')""",
+        terms, title, content='chunks', content_rowid='rowid', tokenize='porter unicode61 remove_diacritics 2')""",
     # Whole documents, for ranking documents before chunks (which filing is about "Apple"?).
     """CREATE VIRTUAL TABLE IF NOT EXISTS documents_fts USING fts5(
         document_id UNINDEXED, collection UNINDEXED, title, text, tokenize='porter unicode61 remove_diacritics 2')""",
     """CREATE TRIGGER IF NOT EXISTS chunks_ai AFTER INSERT ON chunks BEGIN
-        INSERT INTO chunks_fts (rowid, text, title) VALUES (new.rowid, new.text, new.title); END""",
+        INSERT INTO chunks_fts (rowid, terms, title) VALUES (new.rowid, new.terms, new.title); END""",
     """CREATE TRIGGER IF NOT EXISTS chunks_ad AFTER DELETE ON chunks BEGIN
-        INSERT INTO chunks_fts (chunks_fts, rowid, text, title) VALUES ('delete', old.rowid, old.text, old.title); END""",
+        INSERT INTO chunks_fts (chunks_fts, rowid, terms, title) VALUES ('delete', old.rowid, old.terms, old.title);
+        END""",
 ]
+
+
+def migrate(conn) -> None:
+    """Stores whose index read the chunks' text (before CJK terms): the terms written, the index made again."""
+    columns = [r[1] for r in conn.exec_driver_sql("PRAGMA table_info(chunks_fts)").fetchall()]
+    if not columns or "terms" in columns:
+        return
+    for statement in ("DROP TRIGGER IF EXISTS chunks_ai", "DROP TRIGGER IF EXISTS chunks_ad", "DROP TABLE chunks_fts"):
+        conn.exec_driver_sql(statement)
+    rows = conn.exec_driver_sql("SELECT rowid, text FROM chunks").fetchall()
+    if rows:
+        conn.execute(text("UPDATE chunks SET terms = :t WHERE rowid = :r"), [{"t": index_terms(t), "r": r} for r, t in rows])
+    for statement in DDL:
+        conn.execute(text(statement))
+    conn.exec_driver_sql("INSERT INTO chunks_fts (chunks_fts) VALUES ('rebuild')")
 
 
 def match_expression(query: str) -> str:
@@ -35,12 +51,13 @@ class Fts5Lexical(WordIndex):
             return
         conn.execute(text(
             "INSERT OR REPLACE INTO chunks (id, document_id, collection, source, idx, start, \"end\", page, headings,"
-            " title, text) VALUES (:id, :document_id, :collection, :source, :idx, :start, :end, :page, :headings,"
-            " :title, :text)"), [row_of(c, title) for c, title in zip(chunks, titles)])
+            " title, text, terms) VALUES (:id, :document_id, :collection, :source, :idx, :start, :end, :page,"
+            " :headings, :title, :text, :terms)"), [row_of(c, title) for c, title in zip(chunks, titles)])
 
     def add_document(self, conn, document_id: str, collection: str, title: str, body: str) -> None:
         conn.execute(text("INSERT INTO documents_fts (document_id, collection, title, text)"
-                          " VALUES (:d, :c, :t, :x)"), {"d": document_id, "c": collection, "t": title, "x": body})
+                          " VALUES (:d, :c, :t, :x)"), {"d": document_id, "c": collection, "t": index_terms(title),
+                                                        "x": index_terms(body)})
 
     # -- reads -----------------------------------------------------------------------------------
 

@@ -6,6 +6,7 @@ from sqlalchemy.engine import Engine
 
 from rag.catalog.sql import unreachable_as_unavailable
 from rag.chunks import Chunk
+from rag.text import index_terms
 
 
 def chunk_of(r, score: float) -> Chunk:
@@ -16,7 +17,8 @@ def chunk_of(r, score: float) -> Chunk:
 
 def row_of(c: Chunk, title: str) -> dict:
     return {"id": c.id, "document_id": c.document_id, "collection": c.collection, "source": c.source, "idx": c.index,
-            "start": c.start, "end": c.end, "page": c.page, "headings": c.headings, "title": title, "text": c.text}
+            "start": c.start, "end": c.end, "page": c.page, "headings": c.headings, "title": title, "text": c.text,
+            "terms": index_terms(c.text)}
 
 
 class WordIndex:

@@ -11,12 +11,13 @@ from sqlalchemy import text
 
 from rag.catalog.base import Chunk
 from rag.catalog.lexical import WordIndex, chunk_of, row_of
-from rag.text import phrase_words, query_words
+from rag.text import index_terms, phrase_words, query_words
 
 CONFIG = "english"  # stemming and stop words, as FTS5's porter tokenizer
 DDL = [
     f"""ALTER TABLE chunks ADD COLUMN IF NOT EXISTS tsv tsvector GENERATED ALWAYS AS (
-        setweight(to_tsvector('{CONFIG}', text), 'A') || setweight(to_tsvector('{CONFIG}', title), 'B')) STORED""",
+        setweight(to_tsvector('{CONFIG}', coalesce(terms, text)), 'A') || setweight(to_tsvector('{CONFIG}', title), 'B'))
+        STORED""",
     "CREATE INDEX IF NOT EXISTS chunks_tsv ON chunks USING GIN (tsv)",
     f"""CREATE TABLE IF NOT EXISTS document_texts (
         document_id TEXT PRIMARY KEY, collection TEXT NOT NULL, title TEXT NOT NULL, text TEXT NOT NULL,
@@ -28,6 +29,15 @@ DDL = [
 WEIGHTS = "'{0.1, 0.2, 0.5, 1.0}'"  # D, C, B, A: a title word counts half a text word, as in FTS5's bm25 weights
 
 
+def migrate(conn) -> None:
+    """Databases whose index read the chunks' text (before CJK terms): the terms column, the index over it."""
+    conn.execute(text("ALTER TABLE chunks ADD COLUMN IF NOT EXISTS terms TEXT"))
+    made = conn.execute(text("SELECT generation_expression FROM information_schema.columns WHERE table_name = 'chunks'"
+                             " AND column_name = 'tsv'")).scalar()
+    if made is not None and "terms" not in made:
+        conn.execute(text("ALTER TABLE chunks DROP COLUMN tsv"))  # its index goes with it; DDL makes both again
+
+
 class PgLexical(WordIndex):
     DOCUMENTS = "document_texts"
     DDL = DDL
@@ -36,18 +46,20 @@ class PgLexical(WordIndex):
         if not chunks:
             return
         conn.execute(text(
-            "INSERT INTO chunks (id, document_id, collection, source, idx, start, \"end\", page, headings, title, text)"
-            " VALUES (:id, :document_id, :collection, :source, :idx, :start, :end, :page, :headings, :title, :text)"
-            " ON CONFLICT (id) DO UPDATE SET document_id = excluded.document_id, collection = excluded.collection,"
-            " source = excluded.source, idx = excluded.idx, start = excluded.start, \"end\" = excluded.\"end\","
-            " page = excluded.page, headings = excluded.headings, title = excluded.title, text = excluded.text"),
+            "INSERT INTO chunks (id, document_id, collection, source, idx, start, \"end\", page, headings, title, text,"
+            " terms) VALUES (:id, :document_id, :collection, :source, :idx, :start, :end, :page, :headings, :title,"
+            " :text, :terms) ON CONFLICT (id) DO UPDATE SET document_id = excluded.document_id,"
+            " collection = excluded.collection, source = excluded.source, idx = excluded.idx, start = excluded.start,"
+            " \"end\" = excluded.\"end\", page = excluded.page, headings = excluded.headings, title = excluded.title,"
+            " text = excluded.text, terms = excluded.terms"),
             [_no_nul(row_of(c, title)) for c, title in zip(chunks, titles)])
 
     def add_document(self, conn, document_id: str, collection: str, title: str, body: str) -> None:
         conn.execute(text("INSERT INTO document_texts (document_id, collection, title, text) VALUES (:d, :c, :t, :x)"
                           " ON CONFLICT (document_id) DO UPDATE SET collection = excluded.collection,"
                           " title = excluded.title, text = excluded.text"),
-                     {"d": document_id, "c": collection, "t": title, "x": body.replace("\x00", "")})
+                     {"d": document_id, "c": collection, "t": index_terms(title),
+                      "x": index_terms(body.replace("\x00", ""))})
 
     def _ranked(self, table: str, key: str, collection: str, query: str, n: int,
                 document_ids: list[str] | None = None) -> list:

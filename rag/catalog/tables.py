@@ -47,6 +47,7 @@ chunks = Table(
     Column("headings", Text, nullable=False, server_default=""),
     Column("title", Text, nullable=False, server_default=""),
     Column("text", Text, nullable=False),
+    Column("terms", Text),  # what the word index reads (rag.text.index_terms); None: the text, as before
     Index("chunks_by_document", "document_id"),
     Index("chunks_by_collection", "collection"),
 )

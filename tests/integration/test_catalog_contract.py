@@ -114,6 +114,16 @@ def test_word_search_ranks_chunks_and_documents(catalog):
     assert catalog.lexical.count("c") == 0 and catalog.list("c") == [] and catalog.lexical.count("d") == 1
 
 
+def test_word_search_reads_chinese_and_keeps_other_languages_words(catalog):
+    ingest(catalog, "bowl", "zh", ["黑豹队的防守只丢了308分，在联盟中排名第六。", "超级碗五十在加利福尼亚州举行。"])
+    ingest(catalog, "urlaub", "zh", ["Jeder Mitarbeiter hat 28 Tage bezahlten Urlaub pro Kalenderjahr."])
+    assert catalog.lexical.search("zh", "黑豹队的防守丢了多少分？", k=3)[0].id == "bowl-0"  # no spaces to split on
+    assert catalog.lexical.search("zh", "超级碗在哪里举行", k=3)[0].id == "bowl-1"
+    assert catalog.lexical.search("zh", "Wie viele Tage Urlaub?", k=3)[0].id == "urlaub-0"
+    assert catalog.lexical.search_documents("zh", "黑豹队", 1) == ["bowl"]
+    assert catalog.lexical.passages("bowl")[0].text.startswith("黑豹队的防守")  # the text kept as it was
+
+
 def test_jobs_are_claimed_once_and_taken_over_when_their_lease_runs_out(catalog):
     files = [{"name": "a.txt", "source": "a.txt", "document_id": document_id("c", "a.txt")}]
     catalog.submit_job("j1", "c", files, lease_s=60)
@@ -270,3 +280,24 @@ def test_conversations_keep_their_messages_for_their_owner_only(catalog):
     assert records.rename(first.id, tenant, "key-1", "Time off") and records.get(first.id, tenant, "key-1").title == "Time off"
     assert records.delete(first.id, tenant, "key-1") and records.messages(first.id) == []
     assert records.get(first.id, tenant, "key-1") is None and records.delete(second.id, tenant, "key-1")
+
+
+def test_a_sqlite_store_from_before_cjk_terms_is_indexed_again(tmp_path):
+    from sqlalchemy import text
+
+    settings = Settings(_env_file=None, data_dir=tmp_path)
+    old = open_catalog(settings)
+    ingest(old, "bowl", "c", ["黑豹队的防守只丢了308分。", "Revenue grew in Europe."])
+    with old.engine.begin() as conn:  # the index as it was: over the chunks' text, no terms
+        for statement in ("DROP TRIGGER chunks_ai", "DROP TRIGGER chunks_ad", "DROP TABLE chunks_fts",
+                          "UPDATE chunks SET terms = NULL"):
+            conn.execute(text(statement))
+        conn.execute(text("CREATE VIRTUAL TABLE chunks_fts USING fts5(text, title, content='chunks', "
+                          "content_rowid='rowid', tokenize='porter unicode61 remove_diacritics 2')"))
+        conn.execute(text("INSERT INTO chunks_fts (chunks_fts) VALUES ('rebuild')"))
+    assert old.lexical.search("c", "黑豹队的防守", k=1) == []  # a CJK run was one word
+    old.close()
+    migrated = open_catalog(settings)
+    assert migrated.lexical.search("c", "黑豹队的防守", k=1)[0].id == "bowl-0"
+    assert migrated.lexical.search("c", "European revenue", k=1)[0].id == "bowl-1"
+    migrated.close()

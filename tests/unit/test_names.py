@@ -44,3 +44,12 @@ def test_keys_with_a_trailing_newline_are_refused():
         check_key("acme\n.docs")
     assert collection_key("acme", "docs") == "acme.docs"
     assert check_collection("a" * 63) == "a" * 63
+
+
+def test_the_word_index_reads_cjk_runs_as_pairs_and_other_text_as_it_is():
+    from rag.text import index_terms, query_words
+
+    assert index_terms("黑豹队 won 308") == " 黑豹 豹队  won 308"
+    assert index_terms("Wie viele Tage?") == "Wie viele Tage?"
+    assert query_words("黑豹队的防守？") == ["黑豹", "豹队", "队的", "的防", "防守"]
+    assert query_words("How did the Panthers defend?") == ["panthers", "defend"]

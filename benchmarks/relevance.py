@@ -39,21 +39,26 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--limit", type=int, default=300)
     args = parser.parse_args()
-    out = {}
-    squad = {m: best_similarities(m, "squad", args.limit) for m in ("minilm", "e5-small")}
-    best, unanswerable = squad["minilm"]
-    share = float((best[~unanswerable] < MINILM_THRESHOLD).mean())  # answerable questions MiniLM refuses
-    for model, (best, unanswerable) in squad.items():
-        threshold = MINILM_THRESHOLD if model == "minilm" else float(np.quantile(best[~unanswerable], share))
-        out[model] = {"threshold": round(threshold, 3),
-                      "answerable_refused": round(float((best[~unanswerable] < threshold).mean()), 3),
-                      "unanswerable_refused": round(float((best[unanswerable] < threshold).mean()), 3),
-                      "answerable_median": round(float(np.median(best[~unanswerable])), 3),
-                      "unanswerable_median": round(float(np.median(best[unanswerable])), 3)}
-        across, _ = best_similarities(model, "xquad", args.limit, lang="de", docs_lang="en")
-        out[model]["de_over_en_refused"] = round(float((across < threshold).mean()), 3)
-        print(model, out[model], file=sys.stderr)
-    print(json.dumps(out, indent=1))
+    out, answerable = {}, {}
+    for model in ("minilm", "e5-small"):
+        best, unanswerable = best_similarities(model, "squad", args.limit)
+        across, _ = best_similarities(model, "xquad", args.limit, lang="de", docs_lang="en")  # all answerable
+        answerable[model] = np.concatenate([best[~unanswerable], across])
+        out[model] = {"squad": (best, unanswerable), "across": across}
+    share = float((answerable["minilm"] < MINILM_THRESHOLD).mean())  # answerable questions MiniLM refuses
+    summary = {}
+    for model, got in out.items():
+        best, unanswerable = got["squad"]
+        threshold = MINILM_THRESHOLD if model == "minilm" else float(np.quantile(answerable[model], share))
+        summary[model] = {
+            "threshold": round(threshold, 3),
+            "squad_answerable_refused": round(float((best[~unanswerable] < threshold).mean()), 3),
+            "squad_unanswerable_refused": round(float((best[unanswerable] < threshold).mean()), 3),
+            "de_over_en_refused": round(float((got["across"] < threshold).mean()), 3),
+            "medians": [round(float(np.median(x)), 3) for x in (best[~unanswerable], best[unanswerable], got["across"])],
+        }
+        print(model, summary[model], file=sys.stderr)
+    print(json.dumps(summary, indent=1))
 
 
 if __name__ == "__main__":

@@ -36,6 +36,10 @@ def migrate(conn) -> None:
                              " AND column_name = 'tsv'")).scalar()
     if made is not None and "terms" not in made:
         conn.execute(text("ALTER TABLE chunks DROP COLUMN tsv"))  # its index goes with it; DDL makes both again
+        rows = conn.execute(text("SELECT id, text FROM chunks")).all()
+        if rows:
+            conn.execute(text("UPDATE chunks SET terms = :t WHERE id = :i"),
+                         [{"t": index_terms(t).replace("\x00", ""), "i": i} for i, t in rows])
 
 
 class PgLexical(WordIndex):

@@ -301,3 +301,29 @@ def test_a_sqlite_store_from_before_cjk_terms_is_indexed_again(tmp_path):
     assert migrated.lexical.search("c", "黑豹队的防守", k=1)[0].id == "bowl-0"
     assert migrated.lexical.search("c", "European revenue", k=1)[0].id == "bowl-1"
     migrated.close()
+
+
+def test_a_postgres_database_from_before_cjk_terms_is_indexed_again(tmp_path):
+    from sqlalchemy import text
+
+    from tests.helpers.databases import postgres_database
+
+    databases = postgres_database()
+    url = next(databases)
+    try:
+        settings = Settings(_env_file=None, data_dir=tmp_path, catalog_url=url)
+        old = open_catalog(settings)
+        ingest(old, "bowl", "c", ["黑豹队的防守只丢了308分。", "Revenue grew in Europe."])
+        with old.engine.begin() as conn:  # the index as it was: over the chunks' text, no terms
+            conn.execute(text("ALTER TABLE chunks DROP COLUMN tsv"))
+            conn.execute(text("UPDATE chunks SET terms = NULL"))
+            conn.execute(text("ALTER TABLE chunks ADD COLUMN tsv tsvector GENERATED ALWAYS AS (setweight(to_tsvector("
+                              "'english', text), 'A') || setweight(to_tsvector('english', title), 'B')) STORED"))
+        assert old.lexical.search("c", "黑豹队的防守", k=1) == []
+        old.close()
+        migrated = open_catalog(settings)
+        assert migrated.lexical.search("c", "European revenue", k=1)[0].id == "bowl-1"
+        assert migrated.lexical.search("c", "黑豹队的防守", k=1)[0].id == "bowl-0"
+        migrated.close()
+    finally:
+        databases.close()

@@ -57,12 +57,8 @@ def ingest(
 
         tenant, name = check_tenant(tenant), collection or settings.collection
         collection = collection_key(tenant, name)
-        if unless_exists:
-            from rag.catalog import open_catalog
-
-            if open_catalog(settings).has_collection(collection):
-                err.print(f"collection [bold]{collection}[/bold] exists: nothing ingested (--unless-exists)")
-                return
+        if unless_exists and _exists(settings, collection):
+            return
         if reembed:
             return _reembed(settings, collection, paths)
         if not paths:
@@ -86,6 +82,15 @@ def ingest(
     if summary.interrupted:
         err.print("[yellow]interrupted[/yellow]: finished files are stored; run the same command to resume")
         raise typer.Exit(130)
+
+
+def _exists(settings, collection: str) -> bool:
+    from rag.catalog import open_catalog
+
+    if open_catalog(settings).has_collection(collection):
+        err.print(f"collection [bold]{collection}[/bold] exists: nothing ingested (--unless-exists)")
+        return True
+    return False
 
 
 def _reembed(settings, collection: str, paths) -> None:

@@ -208,9 +208,7 @@ def eval_command(
                                                   "another measures questions across languages).")] = None,
 ) -> None:
     """Measure retrieval and answer quality and latency on labeled data, in a throw-away store."""
-    if _eval_extra_missing():
-        fail("rag eval needs its extra, which the service does not: pip install 'smallrag[eval]' (in a checkout: "
-             ".venv/bin/python -m pip install -e '.[eval]')")
+    _need_eval_extra()
     from evals.cli import run_eval
 
     try:
@@ -248,6 +246,12 @@ def _eval_extra_missing() -> bool:
         return importlib.util.find_spec("matplotlib") is None
     except ValueError:  # in sys.modules as None: taken away
         return True
+
+
+def _need_eval_extra() -> None:
+    if _eval_extra_missing():
+        fail("rag eval needs its extra, which the service does not: pip install 'smallrag[eval]' (in a checkout: "
+             ".venv/bin/python -m pip install -e '.[eval]')")
 
 
 def _set_options(dataset: str, lang: str | None, docs_lang: str | None) -> dict:

@@ -87,8 +87,8 @@ def read_page(path: Path, kind: str, page: int, options: OcrOptions) -> str:
     os.environ.setdefault("OMP_THREAD_LIMIT", "1")  # the pool runs pages side by side: one thread each
     try:
         image = _pdf_page(path, page, options.dpi) if kind == "pdf" else _image_page(path, page)
-        # A 3x3 median takes out specks (and the renderer's grey fringes): on scans made from real PDFs it halved
-        # the character error rate, clean (6.5 -> 3.2 %) and noisy (21 -> 13 %), and read faster (benchmarks/ocr.py).
+        # A 3x3 median takes out specks: on noisy scans made from real PDFs it cut the character error rate from
+        # 25.5 to 14.6 %, clean ones about the same (docs/tuning-log.md, issue 38).
         image = image.filter(ImageFilter.MedianFilter(3))
         return pytesseract.image_to_string(image, lang=options.languages, timeout=options.page_timeout_s)
     except RuntimeError as e:  # pytesseract's timeout

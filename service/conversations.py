@@ -39,7 +39,8 @@ class Conversations:
 
     def get(self, conversation_id: str) -> dict:
         """The conversation with its messages; a citation of a document deleted since is marked `gone`."""
-        messages = self.records.messages(self.record(conversation_id).id)
+        convo = self.record(conversation_id)
+        messages = self.records.messages(convo.id)
         ids = {c["document_id"] for m in messages for c in m.citations}
         gone = {i for i in ids if not self._exists(i)}
         out = []
@@ -47,7 +48,7 @@ class Conversations:
             citations = [{**c, "gone": c["document_id"] in gone} for c in m.citations]
             out.append({"role": m.role, "content": m.content, "citations": citations, "answered_by": m.answered_by,
                         "refused": m.refused, "created_at": m.created_at})
-        return {**_summary(self.record(conversation_id)), "messages": out}
+        return {**_summary(convo), "messages": out}
 
     def _exists(self, document_id: str) -> bool:
         try:

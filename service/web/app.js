@@ -214,10 +214,13 @@ async function refresh() {
 }
 
 async function start() {
+  const kept = state.conversation; // the one open before a reload (a question asked meanwhile starts its own)
   try {
     await refresh();
     await loadConversations();
-    if (state.conversation) await openConversation(state.conversation);
+    if (kept && state.conversation === kept && !running && !$("#conversation").children.length) {
+      await openConversation(kept);
+    }
     notice("");
   } catch (error) {
     if (error.status !== 401) notice(`The service cannot be reached: ${error.message}`);

@@ -15,7 +15,8 @@ SEPARATORS = ["\n\n", "\n", ". ", "; ", ", ", " ", ",", ""]
 # Raise when the same file and settings give other chunks: ingest then chunks stored files again.
 # 2: pieces measured without the encoder's special tokens (single-line text got chunks 5-8x too small).
 # 3: long blocks split a window at a time (chunks never cross a window's end), so the cap stops work early.
-VERSION = 3
+# 4: tables written a row per line with their headings (ingest/tables.py).
+VERSION = 4
 # Text handed to the splitter at once: its work and memory grow with what it is given (a 25 MB one-line CSV
 # took 191 s and 4 GB before the chunk cap was checked), so a long block goes a window at a time.
 WINDOW_CHARS = 20_000
@@ -24,7 +25,8 @@ WINDOW_CUTS = ["\n\n", "\n", ". ", " ", ","]
 
 def chunking_key(settings) -> str:
     """How chunks are made: the chunker's version and the settings that shape them."""
-    made = (VERSION, settings.chunk_tokens, settings.chunk_overlap, settings.embed_titles, settings.pdf_parser)
+    made = (VERSION, settings.chunk_tokens, settings.chunk_overlap, settings.embed_titles, settings.pdf_parser,
+            settings.tables)
     if settings.embedding_model != "minilm":  # chunks are measured in the model's own tokens
         made += (settings.embedding_model,)
     return short_hash("chunking", *map(str, made))

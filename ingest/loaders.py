@@ -3,11 +3,14 @@
 import logging
 import zipfile
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import filetype
 
 from ingest.ocr import IMAGE_TYPES, image_frames
+from ingest.pdf_tables import page_text
+from ingest.tables import grid_lines, markdown_tables
 from rag.errors import UnsupportedFile
 
 log = logging.getLogger(__name__)
@@ -74,9 +77,11 @@ def _is_docx(path: Path) -> bool:
         return False
 
 
-def load(path: Path, pdf_parser: str = "pdfium", ocr_min_chars: int = 0, no_ocr: str = "OCR is off") -> Loaded:
+def load(path: Path, pdf_parser: str = "pdfium", ocr_min_chars: int = 0, no_ocr: str = "OCR is off",
+         tables: bool = True) -> Loaded:
     """The file's text. With `ocr_min_chars` (OCR on), pages with fewer characters of text (scans) and images
-    come back listed in `unread`, for OCR; without, a file with no text fails, saying why (`no_ocr`)."""
+    come back listed in `unread`, for OCR; without, a file with no text fails, saying why (`no_ocr`). With
+    `tables`, tables come a row per line, each cell beside its heading (ingest/tables.py)."""
     path = Path(path)
     with open(path, "rb") as f:
         head = f.read(8192)
@@ -87,7 +92,7 @@ def load(path: Path, pdf_parser: str = "pdfium", ocr_min_chars: int = 0, no_ocr:
         frames = image_frames(path)
         loaded = Loaded("image", [Section("", page=n) for n in range(1, frames + 1)], unread=list(range(1, frames + 1)))
     else:
-        loaded = load_pdf(path, pdf_parser) if kind == "pdf" else LOADERS[kind](path)
+        loaded = load_pdf(path, pdf_parser, tables) if kind == "pdf" else LOADERS[kind](path, tables)
     if kind == "pdf" and ocr_min_chars:
         loaded.unread = [s.page for s in loaded.sections if len(s.text.strip()) < ocr_min_chars]
     if note:
@@ -114,15 +119,16 @@ def decode_text(data: bytes) -> str:
     return text
 
 
-def load_text(path: Path) -> Loaded:
+def load_text(path: Path, tables: bool = True) -> Loaded:
     return Loaded("text", [Section(decode_text(path.read_bytes()))])
 
 
-def load_markdown(path: Path) -> Loaded:
-    return Loaded("markdown", [Section(decode_text(path.read_bytes()))], markdown=True)
+def load_markdown(path: Path, tables: bool = True) -> Loaded:
+    text = decode_text(path.read_bytes())
+    return Loaded("markdown", [Section(markdown_tables(text) if tables else text)], markdown=True)
 
 
-def load_html(path: Path) -> Loaded:
+def load_html(path: Path, tables: bool = True) -> Loaded:
     import trafilatura
 
     html = decode_text(path.read_bytes())
@@ -136,10 +142,10 @@ def load_html(path: Path) -> Loaded:
     metadata = trafilatura.extract_metadata(html)
     if metadata is not None and metadata.title and not text.lstrip().startswith("#"):
         title = f"# {metadata.title}\n\n"
-    return Loaded("html", [Section(title + text)], markdown=True)
+    return Loaded("html", [Section(title + (markdown_tables(text) if tables else text))], markdown=True)
 
 
-def load_docx(path: Path) -> Loaded:
+def load_docx(path: Path, tables: bool = True) -> Loaded:
     import docx
     from docx.table import Table
     from docx.text.paragraph import Paragraph
@@ -164,15 +170,27 @@ def load_docx(path: Path) -> Loaded:
             else:
                 lines.append(text)
         elif isinstance(block, Table):
-            for row in block.rows:
-                lines.append(" | ".join(cell.text.strip() for cell in row.cells))
+            grid = [_docx_cells(row) for row in block.rows]
+            lines.append("\n".join(grid_lines(grid) if tables else [" | ".join(c for c in row if c) for row in grid]))
     return Loaded("docx", [Section("\n\n".join(lines))], markdown=True)
 
 
-def load_pdf(path: Path, parser: str = "pdfium") -> Loaded:
+def _docx_cells(row) -> list[str]:
+    """A row's cells; a merged cell, which python-docx gives once per column it spans, once."""
+    cells, seen = [], set()
+    for cell in row.cells:
+        if id(cell._tc) in seen:  # noqa: SLF001 - the same XML cell is the same merged cell
+            cells.append("")
+            continue
+        seen.add(id(cell._tc))  # noqa: SLF001
+        cells.append(cell.text.strip())
+    return cells
+
+
+def load_pdf(path: Path, parser: str = "pdfium", tables: bool = True) -> Loaded:
     """Text per page. Either parser falls back to the other: pypdf refuses some legitimate files
     (LimitReachedError on large 10-Qs), pdfium is ~20x faster; a file both refuse is corrupt."""
-    order = [("pdfium", _pdfium_pages), ("pypdf", _pypdf_pages)]
+    order = [("pdfium", partial(_pdfium_pages, tables=tables)), ("pypdf", _pypdf_pages)]
     if parser == "pypdf":
         order.reverse()
     (first_name, first), (second_name, second) = order
@@ -204,7 +222,7 @@ def _pypdf_pages(path: Path) -> list[Section]:
         raise UnsupportedFile("the PDF is password-protected") from e
 
 
-def _pdfium_pages(path: Path) -> list[Section]:
+def _pdfium_pages(path: Path, tables: bool = True) -> list[Section]:
     import pypdfium2 as pdfium
 
     try:
@@ -218,7 +236,7 @@ def _pdfium_pages(path: Path) -> list[Section]:
         for i in range(len(pdf)):
             page = pdf[i]
             textpage = page.get_textpage()
-            sections.append(Section(textpage.get_text_bounded(), page=i + 1))
+            sections.append(Section(page_text(textpage) if tables else textpage.get_text_bounded(), page=i + 1))
             textpage.close()
             page.close()
         return sections

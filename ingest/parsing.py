@@ -30,7 +30,8 @@ class ParseTasks:
             return None
         job = self.pending.popleft()
         min_chars = self.settings.ocr_min_chars if self.ocr else 0
-        return (job, None, load, (job.path, self.settings.pdf_parser, min_chars, why_not(self.settings)),
+        tables = self.settings.tables == "rows"
+        return (job, None, load, (job.path, self.settings.pdf_parser, min_chars, why_not(self.settings), tables),
                 self.settings.parse_timeout(job.size))
 
     def parsed(self, future, job: Job, page: int | None) -> Loaded | None:

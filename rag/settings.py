@@ -110,6 +110,8 @@ class IngestSettings(BaseModel):
                                     "ingest and /v1/embeddings together use the encoder at most this share of the "
                                     "time (a batch, then a rest)")
     pdf_parser: str = Field("pdfium", description="pdfium (fast) | pypdf; each falls back to the other")
+    tables: Literal["rows", "off"] = Field("rows", description="rows: tables (PDF, Word, HTML, Markdown) are written "
+                                           "a row per line, each figure beside its column's heading; off: as read")
     ocr: Literal["auto", "off"] = Field("auto", description="auto: pages without a text layer (scans) and images "
                                         "are read by OCR (Tesseract, where installed); off: they fail with that reason")
     ocr_languages: str = Field("eng", description="Tesseract's languages for OCR, joined by + (e.g. eng+deu; each needs "

@@ -189,8 +189,8 @@ def models_install(
 
 @app.command("eval")
 def eval_command(
-    dataset: Annotated[str, typer.Argument(help="A JSONL file (see docs/EVAL.md) or squad, docugami, cmu, aragog, "
-                                           "hotpotqa, xquad.")],
+    dataset: Annotated[str, typer.Argument(help="A JSONL file (see docs/EVAL.md) or squad, docugami, "
+                                           "docugami-tables, cmu, aragog, hotpotqa, xquad.")],
     limit: Annotated[int | None, typer.Option(help="Evaluate a seeded sample of N questions.")] = None,
     k: Annotated[int | None, typer.Option(help="Passages handed to the model.")] = None,
     model: Annotated[list[str] | None, typer.Option(help="Bundled model or GGUF path; repeat to compare.")] = None,

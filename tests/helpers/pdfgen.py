@@ -20,10 +20,14 @@ def _wrap(text: str, width: int = 90) -> list[str]:
 
 
 def make_pdf(pages: list[str]) -> bytes:
+    return _pdf_of_streams(["BT /F1 10 Tf 50 790 Td 13 TL " + " ".join(f"({_escape(l)}) '" for l in _wrap(text)) + " ET"
+                            for text in pages])
+
+
+def _pdf_of_streams(streams: list[str]) -> bytes:
     objects = ["<< /Type /Catalog /Pages 2 0 R >>", None, "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
     kids = []
-    for text in pages:
-        stream = "BT /F1 10 Tf 50 790 Td 13 TL " + " ".join(f"({_escape(l)}) '" for l in _wrap(text)) + " ET"
+    for stream in streams:
         objects.append(f"<< /Length {len(stream.encode('latin-1'))} >>\nstream\n{stream}\nendstream")
         content_ref = len(objects)
         objects.append(
@@ -54,3 +58,11 @@ def encrypt_pdf(data: bytes, password: str) -> bytes:
     buffer = io.BytesIO()
     writer.write(buffer)
     return buffer.getvalue()
+
+
+def make_placed_pdf(pages: list[list[tuple[float, float, str]]]) -> bytes:
+    """A PDF whose pages hold each text at (x, y) points from the bottom left, as a table's cells sit."""
+    texts = []
+    for items in pages:
+        texts.append([f"BT /F1 9 Tf {x:.1f} {y:.1f} Td ({_escape(text)}) Tj ET" for x, y, text in items])
+    return _pdf_of_streams([" ".join(t) for t in texts])

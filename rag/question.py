@@ -4,6 +4,7 @@ about. They go by the question's wording (English); rag.answer and rag.retrieval
 import re
 
 from rag import text
+from rag.language import maybe_english
 
 _AUX = r"(?:has|have|had|do|does|did|is|are|was|were|can|could|might|may|would|should|will)"
 _OPEN_QUESTION = re.compile(
@@ -30,10 +31,11 @@ _OPEN_QUESTION = re.compile(
 def answer_style(question: str, style: str = "auto") -> str:
     """short (a phrase) or long (a few sentences); auto picks long for questions a phrase cannot answer: why
     and how-did questions, instructions (describe, compare...), changes, trends, effects and their causes,
-    several asks at once. It goes by the question's form only."""
+    several asks at once. It goes by the question's form only, in English: a question surely in another
+    language is answered short unless asked otherwise (style)."""
     if style != "auto":
         return style
-    return "long" if _OPEN_QUESTION.search(question) else "short"
+    return "long" if _OPEN_QUESTION.search(question) and maybe_english(question) else "short"
 
 
 def names(question: str) -> list[str]:

@@ -3,8 +3,11 @@ definition of each, so that what the retriever, the answer checks, the cache and
 word or a name is the same thing. None is an English word list but the negations (the cache's guard)."""
 
 import re
+from functools import lru_cache
 
 from sentencex import segment
+
+from rag.language import maybe_english
 
 MARKER = re.compile(r"\[(\d+)\]")  # a citation in an answer: [1]
 WORD = re.compile(r"\w+", re.UNICODE)
@@ -31,22 +34,47 @@ def _pairs(run: str) -> str:
     return run if len(run) < 2 else " ".join(run[i:i + 2] for i in range(len(run) - 1))
 
 
+# Only English is stemmed (Snowball's English stemmer: "companies" and "company" are one word), and only text
+# that may be English (rag.language): German or Russian words cut by English suffix rules would run together.
+# Each word is kept with its stem, on both sides: an English question still finds a name in a German passage
+# ("Broncos", which English rules cut to "bronco"), and a German question one in an English passage.
+_SAMPLE = 2000  # the characters a text's language is told by
+
+
+@lru_cache(maxsize=1)
+def _stemmer():
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+def _with_stems(words: list[str], sample: str) -> list[str]:
+    if not words or not maybe_english(sample[:_SAMPLE]):
+        return words
+    # The stems after all the words: a name's words stay next to each other, for phrase searches.
+    return words + [stem for word, stem in zip(words, _stemmer().stemWords(words)) if stem != word]
+
+
+def _words(text: str) -> list[str]:
+    paired = _CJK_RUN.sub(lambda m: f" {_pairs(m.group())} ", text) if _CJK_RUN.search(text) else text
+    return _TERM.findall(paired.lower())
+
+
 def index_terms(text: str) -> str:
-    """What the word index reads of a text: the text itself, CJK runs as pairs of characters."""
-    return _CJK_RUN.sub(lambda m: f" {_pairs(m.group())} ", text) if _CJK_RUN.search(text) else text
-
-
-def _terms(text: str) -> list[str]:
-    return _TERM.findall(index_terms(text.lower()))
+    """What the word index reads of a text: its words, lower-cased, each English one with its stem; CJK runs as
+    pairs of characters."""
+    return " ".join(_with_stems(_words(text), text))
 
 
 def query_words(query: str) -> list[str]:
-    """A question's terms for the word index but the commonest, once each, in order."""
-    return list(dict.fromkeys(w for w in _terms(query) if w not in STOPWORDS))
+    """A question's terms for the word index but the commonest, once each, in order (English words with their
+    stems)."""
+    return list(dict.fromkeys(_with_stems([w for w in _words(query) if w not in STOPWORDS], query)))
 
 
 def phrase_words(phrase: str) -> list[str]:
-    return _terms(phrase)
+    """A name's words as the index holds them, unstemmed: every text keeps its words as written."""
+    return _words(phrase)
 
 
 def opens_sentence(text: str, at: int) -> bool:
@@ -72,12 +100,31 @@ def words(text: str) -> set[str]:
     return set(WORD.findall(text.lower()))
 
 
+TABLE_ROW = " | "  # what a table's row holds between its cells (ingest.tables): a row is a sentence of its own
+
+
 def sentences(text: str) -> list[str]:
     """A passage's sentences (Wikimedia's sentencex: abbreviations, numbers, decimals and many scripts'
-    terminators), with a PDF's line breaks inside a paragraph joined (and words hyphenated across them)."""
+    terminators), with a PDF's line breaks inside a paragraph joined (and words hyphenated across them); each
+    table row is one."""
     text = re.sub(r"(\w)-\n(?=[a-z])", r"\1", text)
-    text = re.sub(r"[ \t]*(?<!\n)\n(?!\n)[ \t]*", " ", text)
-    return [" ".join(s.split()) for part in re.split(r"\n{2,}", text) for s in segment("en", part) if s.strip()]
+    found = []
+    for part in re.split(r"\n{2,}", text):
+        for block in _rows_apart(part):
+            found += [" ".join(s.split()) for s in segment("en", block) if s.strip()]
+    return found
+
+
+def _rows_apart(paragraph: str) -> list[str]:
+    """The paragraph's runs of lines, joined, with each table row alone."""
+    blocks, run = [], []
+    for line in paragraph.split("\n"):
+        if TABLE_ROW in line:
+            blocks += [" ".join(run), line] if run else [line]
+            run = []
+        else:
+            run.append(line.strip())
+    return [b for b in blocks + [" ".join(run)] if b.strip()]
 
 
 def spans(text: str) -> list[str]:

@@ -74,8 +74,9 @@ def _migrate_sqlite(conn) -> None:
     """Stores made before a column existed."""
     if "embedder" not in {c["name"] for c in inspect(conn).get_columns("collections")}:
         conn.execute(text("ALTER TABLE collections ADD COLUMN embedder TEXT"))
-    if "terms" not in {c["name"] for c in inspect(conn).get_columns("chunks")}:
-        conn.execute(text("ALTER TABLE chunks ADD COLUMN terms TEXT"))
+    for column in ("terms", "title_terms"):
+        if column not in {c["name"] for c in inspect(conn).get_columns("chunks")}:
+            conn.execute(text(f"ALTER TABLE chunks ADD COLUMN {column} TEXT"))
     fts5.migrate(conn)
     columns = {c["name"] for c in inspect(conn).get_columns("documents")}
     if "chunking" not in columns:

@@ -6,33 +6,43 @@ from rag.catalog.base import Chunk
 from rag.catalog.lexical import WordIndex, chunk_of, row_of
 from rag.text import index_terms, phrase_words, query_words
 
+# No stemmer of FTS5's own: the terms come stemmed where they are English (rag.text.index_terms).
+TOKENIZER = "unicode61 remove_diacritics 2"
 DDL = [
-    """CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
-        terms, title, content='chunks', content_rowid='rowid', tokenize='porter unicode61 remove_diacritics 2')""",
+    f"""CREATE VIRTUAL TABLE IF NOT EXISTS chunks_fts USING fts5(
+        terms, title_terms, content='chunks', content_rowid='rowid', tokenize='{TOKENIZER}')""",
     # Whole documents, for ranking documents before chunks (which filing is about "Apple"?).
-    """CREATE VIRTUAL TABLE IF NOT EXISTS documents_fts USING fts5(
-        document_id UNINDEXED, collection UNINDEXED, title, text, tokenize='porter unicode61 remove_diacritics 2')""",
+    f"""CREATE VIRTUAL TABLE IF NOT EXISTS documents_fts USING fts5(
+        document_id UNINDEXED, collection UNINDEXED, title, text, tokenize='{TOKENIZER}')""",
     """CREATE TRIGGER IF NOT EXISTS chunks_ai AFTER INSERT ON chunks BEGIN
-        INSERT INTO chunks_fts (rowid, terms, title) VALUES (new.rowid, new.terms, new.title); END""",
+        INSERT INTO chunks_fts (rowid, terms, title_terms) VALUES (new.rowid, new.terms, new.title_terms); END""",
     """CREATE TRIGGER IF NOT EXISTS chunks_ad AFTER DELETE ON chunks BEGIN
-        INSERT INTO chunks_fts (chunks_fts, rowid, terms, title) VALUES ('delete', old.rowid, old.terms, old.title);
+        INSERT INTO chunks_fts (chunks_fts, rowid, terms, title_terms)
+        VALUES ('delete', old.rowid, old.terms, old.title_terms);
         END""",
 ]
 
 
 def migrate(conn) -> None:
-    """Stores whose index read the chunks' text (before CJK terms): the terms written, the index made again."""
-    columns = [r[1] for r in conn.exec_driver_sql("PRAGMA table_info(chunks_fts)").fetchall()]
-    if not columns or "terms" in columns:
+    """Stores indexed before the terms were English-stemmed (FTS5's porter stemmed every language): the terms
+    written again and both indexes made again."""
+    made = conn.exec_driver_sql("SELECT sql FROM sqlite_master WHERE name = 'chunks_fts'").scalar()
+    if made is None or "porter" not in made:
         return
-    for statement in ("DROP TRIGGER IF EXISTS chunks_ai", "DROP TRIGGER IF EXISTS chunks_ad", "DROP TABLE chunks_fts"):
+    documents = conn.exec_driver_sql("SELECT document_id, collection, title, text FROM documents_fts").fetchall()
+    for statement in ("DROP TRIGGER IF EXISTS chunks_ai", "DROP TRIGGER IF EXISTS chunks_ad", "DROP TABLE chunks_fts",
+                      "DROP TABLE documents_fts"):
         conn.exec_driver_sql(statement)
-    rows = conn.exec_driver_sql("SELECT rowid, text FROM chunks").fetchall()
+    rows = conn.exec_driver_sql("SELECT rowid, text, title FROM chunks").fetchall()
     if rows:
-        conn.execute(text("UPDATE chunks SET terms = :t WHERE rowid = :r"), [{"t": index_terms(t), "r": r} for r, t in rows])
+        conn.execute(text("UPDATE chunks SET terms = :t, title_terms = :tt WHERE rowid = :r"),
+                     [{"t": index_terms(t), "tt": index_terms(title), "r": r} for r, t, title in rows])
     for statement in DDL:
         conn.execute(text(statement))
     conn.exec_driver_sql("INSERT INTO chunks_fts (chunks_fts) VALUES ('rebuild')")
+    if documents:
+        conn.execute(text("INSERT INTO documents_fts (document_id, collection, title, text) VALUES (:d, :c, :t, :x)"),
+                     [{"d": d, "c": c, "t": index_terms(t), "x": index_terms(x)} for d, c, t, x in documents])
 
 
 def match_expression(query: str) -> str:
@@ -51,8 +61,9 @@ class Fts5Lexical(WordIndex):
             return
         conn.execute(text(
             "INSERT OR REPLACE INTO chunks (id, document_id, collection, source, idx, start, \"end\", page, headings,"
-            " title, text, terms) VALUES (:id, :document_id, :collection, :source, :idx, :start, :end, :page,"
-            " :headings, :title, :text, :terms)"), [row_of(c, title) for c, title in zip(chunks, titles)])
+            " title, text, terms, title_terms) VALUES (:id, :document_id, :collection, :source, :idx, :start, :end,"
+            " :page, :headings, :title, :text, :terms, :title_terms)"),
+            [row_of(c, title) for c, title in zip(chunks, titles)])
 
     def add_document(self, conn, document_id: str, collection: str, title: str, body: str) -> None:
         conn.execute(text("INSERT INTO documents_fts (document_id, collection, title, text)"

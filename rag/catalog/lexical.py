@@ -18,7 +18,7 @@ def chunk_of(r, score: float) -> Chunk:
 def row_of(c: Chunk, title: str) -> dict:
     return {"id": c.id, "document_id": c.document_id, "collection": c.collection, "source": c.source, "idx": c.index,
             "start": c.start, "end": c.end, "page": c.page, "headings": c.headings, "title": title, "text": c.text,
-            "terms": index_terms(c.text)}
+            "terms": index_terms(c.text), "title_terms": index_terms(title)}
 
 
 class WordIndex:

@@ -13,16 +13,16 @@ from rag.catalog.base import Chunk
 from rag.catalog.lexical import WordIndex, chunk_of, row_of
 from rag.text import index_terms, phrase_words, query_words
 
-CONFIG = "english"  # stemming and stop words, as FTS5's porter tokenizer
+CONFIG = "simple"  # no stemmer of PostgreSQL's own: the terms come stemmed where they are English (rag.text)
 DDL = [
     f"""ALTER TABLE chunks ADD COLUMN IF NOT EXISTS tsv tsvector GENERATED ALWAYS AS (
-        setweight(to_tsvector('{CONFIG}', coalesce(terms, text)), 'A') || setweight(to_tsvector('{CONFIG}', title), 'B'))
-        STORED""",
+        setweight(to_tsvector('{CONFIG}', coalesce(terms, text)), 'A')
+        || setweight(to_tsvector('{CONFIG}', coalesce(title_terms, title)), 'B')) STORED""",
     "CREATE INDEX IF NOT EXISTS chunks_tsv ON chunks USING GIN (tsv)",
-    f"""CREATE TABLE IF NOT EXISTS document_texts (
-        document_id TEXT PRIMARY KEY, collection TEXT NOT NULL, title TEXT NOT NULL, text TEXT NOT NULL,
-        tsv tsvector GENERATED ALWAYS AS (
-            setweight(to_tsvector('{CONFIG}', title), 'A') || setweight(to_tsvector('{CONFIG}', text), 'B')) STORED)""",
+    """CREATE TABLE IF NOT EXISTS document_texts (
+        document_id TEXT PRIMARY KEY, collection TEXT NOT NULL, title TEXT NOT NULL, text TEXT NOT NULL)""",
+    f"""ALTER TABLE document_texts ADD COLUMN IF NOT EXISTS tsv tsvector GENERATED ALWAYS AS (
+        setweight(to_tsvector('{CONFIG}', title), 'A') || setweight(to_tsvector('{CONFIG}', text), 'B')) STORED""",
     "CREATE INDEX IF NOT EXISTS document_texts_tsv ON document_texts USING GIN (tsv)",
     "CREATE INDEX IF NOT EXISTS document_texts_by_collection ON document_texts (collection)",
 ]
@@ -30,16 +30,25 @@ WEIGHTS = "'{0.1, 0.2, 0.5, 1.0}'"  # D, C, B, A: a title word counts half a tex
 
 
 def migrate(conn) -> None:
-    """Databases whose index read the chunks' text (before CJK terms): the terms column, the index over it."""
-    conn.execute(text("ALTER TABLE chunks ADD COLUMN IF NOT EXISTS terms TEXT"))
+    """Databases indexed before the terms were English-stemmed ('english' stemmed every language, or read the
+    chunks' text before CJK terms): the terms written again, both indexes made again (by DDL)."""
+    for column in ("terms", "title_terms"):
+        conn.execute(text(f"ALTER TABLE chunks ADD COLUMN IF NOT EXISTS {column} TEXT"))
     made = conn.execute(text("SELECT generation_expression FROM information_schema.columns WHERE table_name = 'chunks'"
                              " AND column_name = 'tsv'")).scalar()
-    if made is not None and "terms" not in made:
-        conn.execute(text("ALTER TABLE chunks DROP COLUMN tsv"))  # its index goes with it; DDL makes both again
-        rows = conn.execute(text("SELECT id, text FROM chunks")).all()
-        if rows:
-            conn.execute(text("UPDATE chunks SET terms = :t WHERE id = :i"),
-                         [{"t": index_terms(t).replace("\x00", ""), "i": i} for i, t in rows])
+    if made is None or "title_terms" in made:
+        return
+    conn.execute(text("ALTER TABLE chunks DROP COLUMN tsv"))  # its index goes with it; DDL makes both again
+    rows = conn.execute(text("SELECT id, text, title FROM chunks")).all()
+    if rows:
+        conn.execute(text("UPDATE chunks SET terms = :t, title_terms = :tt WHERE id = :i"),
+                     [{"t": index_terms(t).replace("\x00", ""), "tt": index_terms(title), "i": i}
+                      for i, t, title in rows])
+    conn.execute(text("ALTER TABLE document_texts DROP COLUMN IF EXISTS tsv"))
+    documents = conn.execute(text("SELECT document_id, title, text FROM document_texts")).all()
+    if documents:
+        conn.execute(text("UPDATE document_texts SET title = :t, text = :x WHERE document_id = :d"),
+                     [{"t": index_terms(t), "x": index_terms(x), "d": d} for d, t, x in documents])
 
 
 class PgLexical(WordIndex):
@@ -51,11 +60,11 @@ class PgLexical(WordIndex):
             return
         conn.execute(text(
             "INSERT INTO chunks (id, document_id, collection, source, idx, start, \"end\", page, headings, title, text,"
-            " terms) VALUES (:id, :document_id, :collection, :source, :idx, :start, :end, :page, :headings, :title,"
-            " :text, :terms) ON CONFLICT (id) DO UPDATE SET document_id = excluded.document_id,"
+            " terms, title_terms) VALUES (:id, :document_id, :collection, :source, :idx, :start, :end, :page, :headings,"
+            " :title, :text, :terms, :title_terms) ON CONFLICT (id) DO UPDATE SET document_id = excluded.document_id,"
             " collection = excluded.collection, source = excluded.source, idx = excluded.idx, start = excluded.start,"
             " \"end\" = excluded.\"end\", page = excluded.page, headings = excluded.headings, title = excluded.title,"
-            " text = excluded.text, terms = excluded.terms"),
+            " text = excluded.text, terms = excluded.terms, title_terms = excluded.title_terms"),
             [_no_nul(row_of(c, title)) for c, title in zip(chunks, titles)])
 
     def add_document(self, conn, document_id: str, collection: str, title: str, body: str) -> None:

@@ -48,6 +48,7 @@ chunks = Table(
     Column("title", Text, nullable=False, server_default=""),
     Column("text", Text, nullable=False),
     Column("terms", Text),  # what the word index reads (rag.text.index_terms); None: the text, as before
+    Column("title_terms", Text),  # the same of the title
     Index("chunks_by_document", "document_id"),
     Index("chunks_by_collection", "collection"),
 )

@@ -124,6 +124,19 @@ def test_word_search_reads_chinese_and_keeps_other_languages_words(catalog):
     assert catalog.lexical.passages("bowl")[0].text.startswith("黑豹队的防守")  # the text kept as it was
 
 
+def test_english_words_are_stemmed_and_other_languages_words_are_not(catalog):
+    ingest(catalog, "report", "c", ["The companies reported rising margins in every region."])
+    ingest(catalog, "bericht", "c", ["Die Gemeinde meldete steigende Einnahmen in jeder Region des Landes."])
+    assert catalog.lexical.search("c", "Which company reports a rising margin?", k=1)[0].id == "report-0"
+    assert catalog.lexical.search_documents("c", "company margin", 1) == ["report"]
+    assert catalog.lexical.naming(["Companies"], ["report", "bericht"]) == ["report"]
+    assert catalog.lexical.search("c", "Welche Gemeinde meldete Einnahmen des Landes?", k=1)[0].id == "bericht-0"
+    # English rules cut "Landes" to "land" (and "meldete" to "meldet"): German words of another form no longer match
+    assert catalog.lexical.search("c", "Land meldet", k=1) == []
+    stored = catalog.lexical.passages("bericht")[0]
+    assert stored.text.startswith("Die Gemeinde meldete")  # the text is kept as written
+
+
 def test_jobs_are_claimed_once_and_taken_over_when_their_lease_runs_out(catalog):
     files = [{"name": "a.txt", "source": "a.txt", "document_id": document_id("c", "a.txt")}]
     catalog.submit_job("j1", "c", files, lease_s=60)
@@ -300,6 +313,7 @@ def test_a_sqlite_store_from_before_cjk_terms_is_indexed_again(tmp_path):
     migrated = open_catalog(settings)
     assert migrated.lexical.search("c", "黑豹队的防守", k=1)[0].id == "bowl-0"
     assert migrated.lexical.search("c", "European revenue", k=1)[0].id == "bowl-1"
+    assert migrated.lexical.search_documents("c", "revenue in Europe", 1) == ["bowl"]  # made again
     migrated.close()
 
 
@@ -324,6 +338,7 @@ def test_a_postgres_database_from_before_cjk_terms_is_indexed_again(tmp_path):
         migrated = open_catalog(settings)
         assert migrated.lexical.search("c", "European revenue", k=1)[0].id == "bowl-1"
         assert migrated.lexical.search("c", "黑豹队的防守", k=1)[0].id == "bowl-0"
+        assert migrated.lexical.search_documents("c", "revenue in Europe", 1) == ["bowl"]  # made again
         migrated.close()
     finally:
         databases.close()

@@ -1,0 +1,55 @@
+"""English rules stay English: a question's language decides whether they apply and what the answer is written in."""
+
+import pytest
+
+from rag.answer.prompt import FORM, build_prompt
+from rag.chunks import Chunk
+from rag.language import answer_language, language, maybe_english
+from rag.question import answer_style
+
+
+@pytest.mark.parametrize("text,code", [
+    ("Wann wurde die Universität von Chicago gegründet?", "de"),
+    ("¿Cuántos habitantes tenía la ciudad en 1900?", "es"),
+    ("Сколько жителей было в городе в 1900 году?", "ru"),
+    ("芝加哥大学是哪一年成立的？", "zh"),
+    ("How many people lived in the city in 1900?", "en"),
+])
+def test_the_language_of_a_question(text, code):
+    assert language(text) == code
+
+
+def test_text_without_letters_has_no_language():
+    assert language("1,234 — 5.6 %") is None and maybe_english("1,234")
+
+
+def test_open_question_rules_apply_to_english_only():
+    assert answer_style("Why did the company's revenue change in 2023?") == "long"
+    # An English instruction word inside a question in another language does not make it an English question.
+    spanish = "Compare: ¿cómo cambiaron los ingresos de la empresa en 2023 respecto al año anterior?"
+    assert answer_style(spanish) == "short"
+    assert answer_style("Compare: ¿cómo cambiaron los ingresos?", "long") == "long"  # asked for: kept
+
+
+def test_a_question_in_another_language_asks_for_an_answer_in_it():
+    passage = Chunk(id="c1", document_id="d1", collection="c", source="stadt.txt",
+                    text="Die Stadt wurde 1837 gegründet.",
+                    index=0, start=0, end=31)
+    german = build_prompt("Wann wurde die Stadt gegründet?", [passage])[1]["content"]
+    assert german.endswith(f"{FORM}German")
+    english = build_prompt("When was the city founded?", [passage])[1]["content"]
+    assert FORM not in english and english.endswith("Question: When was the city founded?")
+    client = build_prompt("Wann wurde die Stadt gegründet?", [passage], instruction="in French, one word")
+    assert client[1]["content"].endswith(f"{FORM}in French, one word")  # a client's own wish wins
+    assert answer_language("Ok?") is None
+
+
+def test_only_english_is_stemmed_in_the_word_index():
+    from rag.text import index_terms, phrase_words, query_words
+
+    assert index_terms("The companies were running late.") == "the companies were running late compani run"
+    assert index_terms("Die Gemeinden meldeten steigende Einnahmen des Landes.") == (
+        "die gemeinden meldeten steigende einnahmen des landes")
+    assert query_words("Which companies are running?") == ["companies", "running", "compani", "run"]
+    assert query_words("Welche Gemeinden meldeten Einnahmen?") == ["welche", "gemeinden", "meldeten", "einnahmen"]
+    assert phrase_words("Apple Inc.") == ["apple", "inc"]

@@ -65,9 +65,27 @@ def markdown_blocks(text: str, page: int | None = None) -> list[Block]:
 
 
 def blocks_of(loaded: Loaded) -> list[Block]:
-    if loaded.markdown:
-        return [b for s in loaded.sections for b in markdown_blocks(s.text, s.page)]
-    return [Block(s.text, 0, s.page, "") for s in loaded.sections if s.text.strip()]
+    blocks = []
+    for s in loaded.sections:
+        made = markdown_blocks(s.text, s.page) if loaded.markdown else [Block(s.text, 0, s.page, "")]
+        blocks += [piece for b in made for piece in _tables_apart(b, s.tables) if piece.text.strip()]
+    return blocks
+
+
+def _tables_apart(block: Block, tables) -> list[Block]:
+    """The block cut where its tables start and end; a table's chunks carry its column headings as a heading."""
+    pieces, at = [], block.offset
+    end = block.offset + len(block.text)
+    for table in tables:
+        start, stop = max(table.start, at), min(table.end, end)
+        if start >= stop:
+            continue
+        pieces.append(Block(block.text[at - block.offset:start - block.offset], at, block.page, block.headings))
+        heading = " > ".join(filter(None, [block.headings, table.heading]))
+        pieces.append(Block(block.text[start - block.offset:stop - block.offset], start, block.page, heading))
+        at = stop
+    pieces.append(Block(block.text[at - block.offset:], at, block.page, block.headings))
+    return pieces
 
 
 class Chunker:

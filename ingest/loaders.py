@@ -10,7 +10,7 @@ import filetype
 
 from ingest.ocr import IMAGE_TYPES, image_frames
 from ingest.pdf_tables import page_text
-from ingest.tables import grid_lines, markdown_tables
+from ingest.tables import Region, grid_table, markdown_tables
 from rag.errors import UnsupportedFile
 
 log = logging.getLogger(__name__)
@@ -29,6 +29,7 @@ EXTENSIONS = {
 class Section:
     text: str
     page: int | None = None
+    tables: list[Region] = field(default_factory=list)  # where tables stand in the text, with their headings
 
 
 @dataclass
@@ -125,7 +126,10 @@ def load_text(path: Path, tables: bool = True) -> Loaded:
 
 def load_markdown(path: Path, tables: bool = True) -> Loaded:
     text = decode_text(path.read_bytes())
-    return Loaded("markdown", [Section(markdown_tables(text) if tables else text)], markdown=True)
+    if not tables:
+        return Loaded("markdown", [Section(text)], markdown=True)
+    text, regions = markdown_tables(text)
+    return Loaded("markdown", [Section(text, tables=regions)], markdown=True)
 
 
 def load_html(path: Path, tables: bool = True) -> Loaded:
@@ -142,7 +146,11 @@ def load_html(path: Path, tables: bool = True) -> Loaded:
     metadata = trafilatura.extract_metadata(html)
     if metadata is not None and metadata.title and not text.lstrip().startswith("#"):
         title = f"# {metadata.title}\n\n"
-    return Loaded("html", [Section(title + (markdown_tables(text) if tables else text))], markdown=True)
+    if not tables:
+        return Loaded("html", [Section(title + text)], markdown=True)
+    text, regions = markdown_tables(text)
+    moved = [Region(r.start + len(title), r.end + len(title), r.heading) for r in regions]
+    return Loaded("html", [Section(title + text, tables=moved)], markdown=True)
 
 
 def load_docx(path: Path, tables: bool = True) -> Loaded:
@@ -154,7 +162,7 @@ def load_docx(path: Path, tables: bool = True) -> Loaded:
         document = docx.Document(str(path))
     except Exception as e:
         raise UnsupportedFile(f"unreadable Word document: {e}") from e
-    lines = []
+    lines, regions, at = [], [], 0
     # A paragraph's `.style` looks its style up among all of them each time: 200,000 paragraphs took 300 s.
     names = {style.style_id: style.name or "" for style in document.styles}
     for block in document.iter_inner_content():
@@ -171,8 +179,11 @@ def load_docx(path: Path, tables: bool = True) -> Loaded:
                 lines.append(text)
         elif isinstance(block, Table):
             grid = [_docx_cells(row) for row in block.rows]
-            lines.append("\n".join(grid_lines(grid) if tables else [" | ".join(c for c in row if c) for row in grid]))
-    return Loaded("docx", [Section("\n\n".join(lines))], markdown=True)
+            rows, heading = grid_table(grid) if tables else ([" | ".join(c for c in row if c) for row in grid], "")
+            lines.append("\n".join(rows))
+            regions.append(Region(at, at + len(lines[-1]), heading))
+        at += len(lines[-1]) + 2 if lines else 0
+    return Loaded("docx", [Section("\n\n".join(lines), tables=[r for r in regions if r.heading])], markdown=True)
 
 
 def _docx_cells(row) -> list[str]:
@@ -236,7 +247,8 @@ def _pdfium_pages(path: Path, tables: bool = True) -> list[Section]:
         for i in range(len(pdf)):
             page = pdf[i]
             textpage = page.get_textpage()
-            sections.append(Section(page_text(textpage) if tables else textpage.get_text_bounded(), page=i + 1))
+            text, regions = page_text(textpage) if tables else (textpage.get_text_bounded(), [])
+            sections.append(Section(text, page=i + 1, tables=regions))
             textpage.close()
             page.close()
         return sections

@@ -1,13 +1,13 @@
 """Tables on a PDF page, read from where pdfium puts each character: a run of lines whose figures stand in
-columns becomes one line per row, each figure with its column's heading ("Gross margin | Three Months Ended
-July 1, 2023: 36,413 | ..."), so a row keeps its meaning in any chunk it lands in. The rest of the page's text
-is pdfium's, in its own order."""
+columns becomes a line per row ("Gross margin: 36,413 | 35,885"), and the headings above the columns its
+heading ("Three Months Ended July 1, 2023 | Three Months Ended June 25, 2022"; ingest.tables). The rest of the
+page's text is pdfium's, in its own order."""
 
 import re
 from dataclasses import dataclass, field
 from statistics import median
 
-from ingest.tables import row_line
+from ingest.tables import Region, heading_line, row_line
 
 FIGURE = re.compile(r"^[(\[]?[-−–—+]?[$€£¥]?\s?[(]?\d[\d,.\s]*\)?\s?%?[)\]]?\*?(\s?[$€£¥])?$|^[-−–—]+$")
 YEAR = re.compile(r"^(19|20)\d\d$")
@@ -49,20 +49,23 @@ class Line:
         return self.cells[-1].x1
 
 
-def page_text(textpage) -> str:
-    """The page's text with its tables written a row per line, each figure beside its heading."""
+def page_text(textpage) -> tuple[str, list[Region]]:
+    """The page's text with its tables written a row per line, and where each table stands."""
     count = textpage.count_chars()
     text = textpage.get_text_range(0, count) if count > 0 else ""
     if count <= 0 or len(text) != count or not any(ch.isdigit() for ch in text):
-        return text
+        return text, []
     lines = _lines(text, [textpage.get_charbox(i) for i in range(count)])
-    out, at = [], 0
-    for first, last, table in _tables(lines):
-        out.append(text[at:first].rstrip() + "\n\n")
-        out.append(table + "\n\n")
+    out, at, regions, written = [], 0, [], 0
+    for first, last, rows, heading in _tables(lines):
+        before = text[at:first].rstrip() + "\n\n"
+        table = "\n".join(rows)
+        regions.append(Region(written + len(before), written + len(before) + len(table), heading))
+        out += [before, table + "\n\n"]
+        written += len(before) + len(table) + 2
         at = last
     out.append(text[at:].lstrip())
-    return "".join(out) if at else text
+    return ("".join(out), regions) if at else (text, [])
 
 
 def _lines(text: str, boxes: list[tuple[float, float, float, float]]) -> list[Line]:
@@ -139,7 +142,7 @@ def _tables(lines: list[Line]):
             if not any(names) and before is not None:  # a table carried on past a label line keeps its headings
                 names = _carried(columns, *before)
             before = columns, names
-            yield first, rows[-1].end, "\n".join(_render(rows, columns, names))
+            yield first, rows[-1].end, _render(rows, columns), heading_line("", names)
         n = end
 
 
@@ -203,7 +206,7 @@ def _carried(columns, earlier, names) -> list[str]:
     return matched if all(matched) else [""] * len(columns)
 
 
-def _render(rows: list[Line], columns: list[tuple[float, float]], names: list[str]) -> list[str]:
+def _render(rows: list[Line], columns: list[tuple[float, float]]) -> list[str]:
     out, group, members = [], None, None
     for row in rows:
         if not row.values:
@@ -218,12 +221,12 @@ def _render(rows: list[Line], columns: list[tuple[float, float]], names: list[st
         label = row.label
         if group is not None:
             lead = group.cells[0].text  # "Current assets:" heads its rows; a line without the colon is a label's start
-            label = (f"{lead} {label}" if label else lead) if not lead.endswith(":") else f"{lead} {label}".strip()
-        cells = []
+            label = f"{lead[:-1]}, {label}" if lead.endswith(":") and label else f"{lead} {label}".strip()
+        cells = [""] * len(columns)
         for value in row.values:
             middle = (value.x0 + value.x1) / 2
             k = min(range(len(columns)), key=lambda j: _distance(middle, columns[j]))
-            cells.append((names[k], value.text))
+            cells[k] = f"{cells[k]} {value.text}".strip()
         out.append(row_line(label, cells))
     return out
 

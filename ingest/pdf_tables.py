@@ -153,7 +153,9 @@ def _run(lines: list[Line], n: int) -> tuple[int, list[Line]]:
     k = n + 1
     while k < len(lines):
         line = lines[k]
-        if line.values and abs(line.height - rows[0].height) < 0.5 * rows[0].height:
+        # A row's figures stand in the columns, not left of them (a page number under the table is no row).
+        in_columns = min(c.x1 for c in line.values) > first_column if line.values else False
+        if in_columns and abs(line.height - rows[0].height) < 0.5 * rows[0].height:
             first_column = min(first_column, min(c.x0 for c in line.values))
             rows.append(line)
         elif not line.values and line.x1 < first_column and k + 1 < len(lines) and lines[k + 1].values:
@@ -245,10 +247,12 @@ def _names(columns: list[tuple[float, float]], headings: list[Line]) -> list[str
     parts: list[list[str]] = [[] for _ in columns]
     for band in bands:
         band.sort(key=lambda c: c.x0)
-        for cell in [c for c in band if c.x1 < columns[0][0]]:  # left of every column: heads them all
+        # Left of every column by a column's width or more (in the labels' place): it heads them all.
+        lead = columns[0][0] - (columns[0][1] - columns[0][0])
+        for cell in [c for c in band if c.x1 < lead]:
             for part in parts:
                 part.append(cell.text)
-        band = [c for c in band if c.x1 >= columns[0][0]]
+        band = [c for c in band if c.x1 >= lead]
         for k, (x0, x1) in enumerate(columns):
             if len(band) < len(columns):
                 cell = next((c for c in reversed(band) if c.x0 < x1), None)

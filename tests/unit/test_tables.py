@@ -136,3 +136,11 @@ def test_a_markdown_file_table_keeps_its_headings_under_its_section(tmp_path):
     loaded = load(tmp_path / "plans.md")
     assert loaded.sections[0].page is None and "Pro: $20" in loaded.sections[0].text
     assert [b.headings for b in blocks_of(loaded) if "$20" in b.text] == ["Prices > Plan: Price"]
+
+
+def test_each_table_row_is_a_sentence_of_its_own():
+    from rag.text import sentences
+
+    text = "The figures follow\nbelow.\nNet sales, Products: 60,584 | 63,355\nGross margin: 36,413 | 35,885\nThen prose\nagain."
+    assert sentences(text) == ["The figures follow below.", "Net sales, Products: 60,584 | 63,355",
+                               "Gross margin: 36,413 | 35,885", "Then prose again."]

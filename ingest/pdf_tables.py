@@ -125,7 +125,7 @@ def _split_row(line: Line) -> None:
 
 
 def _tables(lines: list[Line]):
-    """(first character, last character, rows): each run of lines with figures in the same columns."""
+    """(first character, last character, row lines, heading) of each run of lines with figures in columns."""
     n, before = 0, None
     while n < len(lines):
         if not (lines[n].values and lines[n].label):  # a table starts at a labelled row: years above it are headings

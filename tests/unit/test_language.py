@@ -1,10 +1,8 @@
-"""English rules stay English: a question's language decides whether they apply and what the answer is written in."""
+"""English rules stay English: a question's language decides whether they apply."""
 
 import pytest
 
-from rag.answer.prompt import FORM, build_prompt
-from rag.chunks import Chunk
-from rag.language import answer_language, language, maybe_english
+from rag.language import language, maybe_english
 from rag.question import answer_style
 
 
@@ -29,19 +27,6 @@ def test_open_question_rules_apply_to_english_only():
     spanish = "Compare: ¿cómo cambiaron los ingresos de la empresa en 2023 respecto al año anterior?"
     assert answer_style(spanish) == "short"
     assert answer_style("Compare: ¿cómo cambiaron los ingresos?", "long") == "long"  # asked for: kept
-
-
-def test_a_question_in_another_language_asks_for_an_answer_in_it():
-    passage = Chunk(id="c1", document_id="d1", collection="c", source="stadt.txt",
-                    text="Die Stadt wurde 1837 gegründet.",
-                    index=0, start=0, end=31)
-    german = build_prompt("Wann wurde die Stadt gegründet?", [passage])[1]["content"]
-    assert german.endswith(f"{FORM}German")
-    english = build_prompt("When was the city founded?", [passage])[1]["content"]
-    assert FORM not in english and english.endswith("Question: When was the city founded?")
-    client = build_prompt("Wann wurde die Stadt gegründet?", [passage], instruction="in French, one word")
-    assert client[1]["content"].endswith(f"{FORM}in French, one word")  # a client's own wish wins
-    assert answer_language("Ok?") is None
 
 
 def test_only_english_is_stemmed_in_the_word_index():

@@ -15,7 +15,7 @@ SEPARATORS = ["\n\n", "\n", ". ", "; ", ", ", " ", ",", ""]
 # Raise when the same file and settings give other chunks: ingest then chunks stored files again.
 # 2: pieces measured without the encoder's special tokens (single-line text got chunks 5-8x too small).
 # 3: long blocks split a window at a time (chunks never cross a window's end), so the cap stops work early.
-# 4: tables written a row per line with their headings (ingest/tables.py).
+# 4: tables written a row per line, their column headings the heading of their chunks (ingest/tables.py).
 VERSION = 4
 # Text handed to the splitter at once: its work and memory grow with what it is given (a 25 MB one-line CSV
 # took 191 s and 4 GB before the chunk cap was checked), so a long block goes a window at a time.

@@ -82,7 +82,7 @@ def load(path: Path, pdf_parser: str = "pdfium", ocr_min_chars: int = 0, no_ocr:
          tables: bool = True) -> Loaded:
     """The file's text. With `ocr_min_chars` (OCR on), pages with fewer characters of text (scans) and images
     come back listed in `unread`, for OCR; without, a file with no text fails, saying why (`no_ocr`). With
-    `tables`, tables come a row per line, each cell beside its heading (ingest/tables.py)."""
+    `tables`, tables come a row per line, each section listing where its tables stand (ingest/tables.py)."""
     path = Path(path)
     with open(path, "rb") as f:
         head = f.read(8192)
